@@ -1,0 +1,37 @@
+"""Install layout and the cheap import path."""
+
+import importlib.util
+import subprocess
+import sys
+
+import memsgd
+
+
+def test_cli_and_models_live_under_memsgd():
+    assert importlib.util.find_spec("memsgd.cli") is not None
+    assert importlib.util.find_spec("memsgd.models") is not None
+    # Nothing leaked to the top level under the folders' own names.
+    assert importlib.util.find_spec("models") is None
+    assert importlib.util.find_spec("cli") is None
+
+
+def test_import_and_help_do_not_import_tensorflow():
+    code = (
+        "import sys, memsgd, memsgd.data, memsgd.cli;"
+        "from click.testing import CliRunner;"
+        "r = CliRunner().invoke(memsgd.cli.main, ['--help']);"
+        "assert r.exit_code == 0, r.output;"
+        "assert 'tensorflow' not in sys.modules, 'TF imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd="/")
+
+
+def test_python_dash_m_runs_the_cli():
+    out = subprocess.run(
+        [sys.executable, "-m", "memsgd", "--version"],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd="/",
+    )
+    assert memsgd.__version__ in out.stdout
