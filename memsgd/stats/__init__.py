@@ -7,14 +7,14 @@ scipy are imported here; TensorFlow Probability is imported lazily by
 ``acf(..., backend="tfp")``. See docs/stats.md for the accuracy tables.
 """
 
-from memsgd.stats.analyze import SGNAnalysis, analyze
-from memsgd.stats.gaussianity import (
+from memsgd.stats._analyze import SGNAnalysis, analyze
+from memsgd.stats._gaussianity import (
     GaussianityResult,
     anderson_darling,
     benjamini_hochberg,
     gaussianity,
 )
-from memsgd.stats.hurst import (
+from memsgd.stats._hurst import (
     HurstResult,
     MemoryClasses,
     SlidingHurst,
@@ -25,15 +25,15 @@ from memsgd.stats.hurst import (
     periodogram,
     sliding_hurst,
 )
-from memsgd.stats.memory import ACFResult, LjungBoxResult, acf, ljung_box
-from memsgd.stats.stable import (
+from memsgd.stats._memory import ACFResult, LjungBoxResult, acf, ljung_box
+from memsgd.stats._stable import (
     MarginalVerdict,
     StableFit,
     fit_stable,
     marginal_verdict,
     stable_gof_pvalue,
 )
-from memsgd.stats.tails import (
+from memsgd.stats._tails import (
     HillResult,
     PoolingWarning,
     TailIndexResult,

@@ -150,18 +150,24 @@ def hurst(
             f"`bandwidth` must be in (0, 1). Received: bandwidth={bandwidth!r}"
         )
 
-    if method == "whittle":
-        est, se, details = _whittle(arr)
-    elif method == "local_whittle":
-        est, se, details = _local_whittle(arr, bandwidth or 0.65)
-    elif method == "gph":
-        est, se, details = _gph(arr, bandwidth or 0.5)
-    elif method == "rs":
-        est, se, details = _rescaled_range(arr, correction)
-    elif method == "dfa":
-        est, se, details = _dfa(arr, order)
-    else:
-        est, se, details = _aggvar(arr, correction)
+    # Constant columns give log(0) and 0/0 on the way; they are set to NaN
+    # below instead of warning once per estimator.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if method == "whittle":
+            est, se, details = _whittle(arr)
+        elif method == "local_whittle":
+            est, se, details = _local_whittle(arr, bandwidth or 0.65)
+        elif method == "gph":
+            est, se, details = _gph(arr, bandwidth or 0.5)
+        elif method == "rs":
+            est, se, details = _rescaled_range(arr, correction)
+        elif method == "dfa":
+            est, se, details = _dfa(arr, order)
+        else:
+            est, se, details = _aggvar(arr, correction)
+    constant = np.ptp(arr, axis=0) == 0
+    est = np.where(constant, np.nan, est)
+    se = np.where(constant, np.nan, se)
 
     z = stats.norm.ppf(0.5 + confidence / 2)
     return HurstResult(
@@ -213,7 +219,8 @@ def fgn_spectral_density(freqs, hurst_value, *, terms: int = 50) -> np.ndarray:
         2 * np.pi * (d - 1)
     )
     scale = np.sin(np.pi * h) * special.gamma(2 * h + 1) / np.pi
-    return scale * (1 - np.cos(lam)) * total
+    # 2 sin^2(l/2) is 1 - cos(l) without the cancellation at small l.
+    return scale * 2 * np.sin(lam / 2) ** 2 * total
 
 
 def periodogram(x: np.ndarray, num_freqs: int | None = None):
@@ -244,20 +251,24 @@ def _profile_whittle(power: np.ndarray, log_f: np.ndarray) -> np.ndarray:
     """
     m = power.shape[0]
     ratio = power.T @ np.exp(-log_f) / m
-    with np.errstate(divide="ignore"):
+    # A constant column has ratio 0: its NaNs are masked at the end.
+    with np.errstate(divide="ignore", invalid="ignore"):
         q = np.log(ratio) + log_f.mean(axis=0)
+        return _parabola_min(q, power.max(axis=0) > 0)
+
+
+def _parabola_min(q: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Vertex of the parabola through the best grid point and its neighbours."""
     best = np.argmin(q, axis=1)
     mid = np.clip(best, 1, len(_GRID) - 2)
     rows = np.arange(q.shape[0])
     y0, y1, y2 = q[rows, mid - 1], q[rows, mid], q[rows, mid + 1]
     curv = y0 - 2 * y1 + y2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        shift = np.where(curv > 0, 0.5 * (y0 - y2) / curv, 0.0)
+    shift = np.where(curv > 0, 0.5 * (y0 - y2) / curv, 0.0)
     step = _GRID[1] - _GRID[0]
     est = _GRID[mid] + np.clip(shift, -1.0, 1.0) * step
     est = np.clip(est, _GRID[0], _GRID[-1])
-    # A constant column has a zero periodogram: no estimate.
-    return np.where(power.max(axis=0) > 0, est, np.nan)
+    return np.where(valid, est, np.nan)
 
 
 @functools.lru_cache(maxsize=16)

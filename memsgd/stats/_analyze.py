@@ -15,9 +15,11 @@ import warnings
 import numpy as np
 from scipy import stats
 
-from memsgd.stats import gaussianity as gauss_mod
-from memsgd.stats import hurst as hurst_mod
-from memsgd.stats import memory, stable, tails
+from memsgd.stats import _gaussianity as gauss_mod
+from memsgd.stats import _hurst as hurst_mod
+from memsgd.stats import _memory as memory
+from memsgd.stats import _stable as stable
+from memsgd.stats import _tails as tails
 from memsgd.stats._validate import as_series, check_int, to_float, to_list
 
 logger = logging.getLogger(__name__)
