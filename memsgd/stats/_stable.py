@@ -133,13 +133,24 @@ def _standardise(arr):
 
 
 def _ecf(z: np.ndarray, t: np.ndarray):
-    """Empirical characteristic function: (len(t), C) real and imag parts."""
+    """Empirical characteristic function: (len(t), C) real and imag parts.
+
+    ``t`` must be ``step * (1, 2, ..., K)``; the angle-addition recurrence
+    then needs one cosine and one sine per value instead of K of each.
+    """
+    step = t[0]
+    if not np.allclose(t, step * np.arange(1, len(t) + 1)):
+        raise ValueError(f"`t` must be multiples of its first entry. Received: {t}")
+    c1 = np.cos(step * z)
+    s1 = np.sin(step * z)
+    ck, sk = c1, s1
     re = np.empty((len(t), z.shape[1]))
     im = np.empty_like(re)
-    for k, tk in enumerate(t):
-        arg = tk * z
-        re[k] = np.cos(arg).mean(axis=0)
-        im[k] = np.sin(arg).mean(axis=0)
+    for k in range(len(t)):
+        if k:
+            ck, sk = ck * c1 - sk * s1, sk * c1 + ck * s1
+        re[k] = ck.mean(axis=0)
+        im[k] = sk.mean(axis=0)
     return re, im
 
 

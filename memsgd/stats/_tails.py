@@ -15,8 +15,8 @@ from memsgd.stats._validate import as_series, check_int, to_float, to_list
 logger = logging.getLogger(__name__)
 
 # Pooling is flagged when coordinate scales (IQR) differ by more than this
-# factor, or when coordinate medians are offset by more than this share of
-# the median scale. Both make Gaussian noise look heavy-tailed when pooled.
+# factor, or when a coordinate median is away from 0 by more than this share
+# of the median scale. Both make Gaussian noise look heavy-tailed when pooled.
 SCALE_RATIO_LIMIT = 1.5
 OFFSET_LIMIT = 0.25
 
@@ -139,12 +139,13 @@ def _pooling_warning(arr: np.ndarray) -> str | None:
     if positive.size == 0:
         return None
     ratio = float(np.quantile(positive, 0.95) / np.quantile(positive, 0.05))
-    offset = float(np.abs(q50 - np.median(q50)).max() / np.median(positive))
+    # MMO assumes values centred at 0: any median away from 0 counts.
+    offset = float(np.abs(q50).max() / np.median(positive))
     why = []
     if ratio > SCALE_RATIO_LIMIT:
         why.append(f"scales (IQR, 5-95% range) differ by a factor {ratio:.2f}")
     if offset > OFFSET_LIMIT:
-        why.append(f"medians are offset by up to {offset:.2f} IQR")
+        why.append(f"medians are offset from 0 by up to {offset:.2f} IQR")
     if not why:
         return None
     return (
