@@ -1,0 +1,193 @@
+"""In-graph pieces shared by the in-training and frozen-weights protocols.
+
+Everything here runs inside ``tf.function`` (also with ``jit_compile=True``):
+static shapes, ``tf.while_loop`` over chunks, no Python callbacks.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+def per_sample_loss(loss, y_true, y_pred):
+    """Unreduced loss, averaged over all but the batch axis: shape (n,)."""
+    y_pred = tf.cast(y_pred, "float32")
+    if isinstance(loss, keras.losses.Loss):
+        values = loss.call(y_true, y_pred)
+    else:
+        values = loss(y_true, y_pred)
+    values = tf.cast(values, "float32")
+    if values.shape.rank is not None and values.shape.rank > 1:
+        values = tf.reduce_mean(values, axis=list(range(1, values.shape.rank)))
+    return values
+
+
+def resolve_loss(loss, model=None):
+    """A loss object or function from ``loss``, or the model's compiled loss."""
+    if loss is None and model is not None:
+        loss = getattr(model, "loss", None)
+    if loss is None:
+        raise ValueError(
+            "`loss` is required: pass the loss the model is trained with "
+            "(a keras.losses.Loss, a loss function, or its name)."
+        )
+    if isinstance(loss, (dict, list, tuple)):
+        raise NotImplementedError(
+            "memsgd records models with a single loss; multi-output losses "
+            f"are not supported. Received: loss={loss!r}"
+        )
+    if isinstance(loss, str):
+        loss = keras.losses.get(loss)
+    if not callable(loss):
+        raise ValueError(f"`loss` must be callable. Received: loss={loss!r}")
+    return loss
+
+
+def as_tensor(v):
+    """The current value of a Keras or TF variable as a tensor."""
+    value = getattr(v, "value", v)
+    return tf.identity(value() if callable(value) else value)
+
+
+def flatten_grads(grads, variables):
+    """Dense float32 gradients; ``None`` becomes zeros."""
+    out = []
+    for g, v in zip(grads, variables):
+        if g is None:
+            out.append(tf.zeros(tuple(v.shape), "float32"))
+        else:
+            out.append(tf.cast(tf.convert_to_tensor(g), "float32"))
+    return out
+
+
+def gather_coords(grads, per_variable):
+    """Concatenate ``g_v.flat[idx_v]`` over variables: shape (C,)."""
+    parts = []
+    for g, idx in zip(grads, per_variable):
+        if len(idx):
+            parts.append(tf.gather(tf.reshape(g, [-1]), tf.constant(idx)))
+    return tf.concat(parts, axis=0)
+
+
+def layer_summaries(grads, full):
+    """Per variable: ||g||, ||g - G|| and cos(g, G) (NaN when a norm is 0)."""
+    gn, xn, cs = [], [], []
+    for g, f in zip(grads, full):
+        g = tf.reshape(g, [-1])
+        f = tf.reshape(f, [-1])
+        g2 = tf.reduce_sum(g * g)
+        f2 = tf.reduce_sum(f * f)
+        gf = tf.reduce_sum(g * f)
+        gn.append(tf.sqrt(g2))
+        # ||g - G||^2 from one pass; clamp the rounding below zero.
+        xn.append(tf.sqrt(tf.nn.relu(g2 - 2.0 * gf + f2)))
+        denom = tf.sqrt(g2 * f2)
+        cs.append(tf.where(denom > 0, gf / denom, tf.constant(np.nan, "float32")))
+    return tf.stack(gn), tf.stack(xn), tf.stack(cs)
+
+
+def sgn_norms(grads, full):
+    """Exact per-variable ||g - G|| (two-pass; used where precision matters)."""
+    return tf.stack([tf.norm(tf.reshape(g - f, [-1])) for g, f in zip(grads, full)])
+
+
+class FullGradient:
+    """The full-batch gradient of a model at its current weights, in-graph.
+
+    grad L(w) = (1/N) sum_i grad l_i(w) + grad R(w), computed over chunks of
+    ``batch_size`` samples with ``model.stateless_call`` so that batch
+    normalisation runs in the requested mode without its moving statistics
+    (or any other state) being changed. Regularisation losses of each chunk
+    are weighted by the chunk's share of N, so weight penalties count once.
+
+    Under a ``tf.distribute`` strategy with R replicas each replica takes
+    every R-th chunk and the results are summed across replicas.
+    """
+
+    def __init__(
+        self,
+        model,
+        loss,
+        x,
+        y,
+        batch_size: int,
+        training: bool = True,
+        loss_scale: float | None = None,
+    ):
+        self.model = model
+        self.loss = loss
+        self.x = x
+        self.y = y
+        self.n = int(x.shape[0])
+        self.batch_size = int(min(batch_size, self.n))
+        self.training = training
+        self.loss_scale = loss_scale
+
+    def _chunk(self, start, size, variables, order):
+        model = self.model
+        scale = self.loss_scale
+        idx = start + tf.range(size)
+        xc = tf.gather(self.x, idx)
+        yc = tf.gather(self.y, idx)
+        tv = [as_tensor(v) for v in model.trainable_variables]
+        ntv = [as_tensor(v) for v in model.non_trainable_variables]
+        with tf.GradientTape() as tape:
+            tape.watch(tv)
+            pred, _, losses = model.stateless_call(
+                tv, ntv, xc, training=self.training, return_losses=True
+            )
+            data = tf.reduce_sum(per_sample_loss(self.loss, yc, pred)) / self.n
+            reg = tf.add_n([tf.cast(r, "float32") for r in losses]) if losses else 0.0
+            total = data + reg * (size / self.n)
+            scaled = total * scale if scale else total
+        grads = tape.gradient(scaled, tv)
+        grads = flatten_grads(grads, model.trainable_variables)
+        if scale:
+            grads = [g / scale for g in grads]
+        return [grads[i] for i in order], total
+
+    def __call__(self, variables):
+        """Returns ([grad per variable in ``variables``], full loss)."""
+        trainable = self.model.trainable_variables
+        ids = {id(v): i for i, v in enumerate(trainable)}
+        try:
+            order = [ids[id(v)] for v in variables]
+        except KeyError:
+            raise ValueError(
+                "The optimizer's variables are not the model's trainable "
+                "variables; the probe must use the model being trained."
+            ) from None
+        ctx = tf.distribute.get_replica_context()
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        if ctx is not None and replicas > 1:
+            first = tf.cast(ctx.replica_id_in_sync_group, "int32")
+        else:
+            first, replicas = tf.constant(0, "int32"), 1
+        b = self.batch_size
+        n_full, rem = divmod(self.n, b)
+        zeros = [tf.zeros(tuple(v.shape), "float32") for v in variables]
+
+        def body(i, acc, loss):
+            grads, value = self._chunk(i * b, b, variables, order)
+            return i + replicas, [a + g for a, g in zip(acc, grads)], loss + value
+
+        _, acc, loss = tf.while_loop(
+            lambda i, *_: i < n_full,
+            body,
+            (first, zeros, tf.constant(0.0)),
+        )
+        if rem:
+
+            def tail():
+                grads, value = self._chunk(n_full * b, rem, variables, order)
+                return [a + g for a, g in zip(acc, grads)], loss + value
+
+            if replicas > 1:
+                acc, loss = tf.cond(tf.equal(first, 0), tail, lambda: (list(acc), loss))
+            else:
+                acc, loss = tail()
+        if replicas > 1:
+            acc, loss = ctx.all_reduce(tf.distribute.ReduceOp.SUM, (acc, loss))
+        return list(acc), loss
