@@ -160,19 +160,22 @@ def gaussianity(x, fdr: float = 0.05, *, tests=TESTS) -> GaussianityResult:
         raise ValueError(
             f"`tests` must be a non-empty subset of {TESTS}. Received: tests={tests!r}"
         )
-    const = arr.std(axis=0) == 0
+    # Constant series have no test (scipy warns on them): NaN p-values.
+    const = np.ptp(arr, axis=0) == 0
+    live = arr[:, ~const]
     pvalues = {}
-    with np.errstate(all="ignore"):
-        for name in tests:
+    for name in tests:
+        p = np.full(arr.shape[1], np.nan)
+        if live.shape[1]:
             if name == "shapiro":
-                p = stats.shapiro(arr, axis=0).pvalue
+                p[~const] = stats.shapiro(live, axis=0).pvalue
             elif name == "dagostino":
-                p = stats.normaltest(arr, axis=0).pvalue
+                p[~const] = stats.normaltest(live, axis=0).pvalue
             elif name == "jarque_bera":
-                p = stats.jarque_bera(arr, axis=0).pvalue
+                p[~const] = stats.jarque_bera(live, axis=0).pvalue
             else:
-                p = anderson_darling(arr)[1]
-            pvalues[name] = np.where(const, np.nan, np.asarray(p, dtype=np.float64))
+                p[~const] = anderson_darling(live)[1]
+        pvalues[name] = p
     rejected = {name: benjamini_hochberg(p, fdr) for name, p in pvalues.items()}
     stacked = np.vstack(list(pvalues.values()))
     combined = np.minimum(1.0, len(pvalues) * np.nan_to_num(stacked, nan=1.0).min(0))

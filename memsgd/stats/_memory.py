@@ -5,11 +5,12 @@ The sample autocorrelation is the standard biased estimator
 .. math:: \\hat\\rho(k) = \\frac{\\sum_{t=1}^{n-k}(x_t-\\bar x)(x_{t+k}-\\bar x)}
                               {\\sum_{t=1}^{n}(x_t-\\bar x)^2},
 
-computed for all columns with one zero-padded FFT (scipy). The same
-estimator is ``tfp.stats.auto_correlation``; ``backend="tfp"`` calls it
-(lazily: importing TensorFlow costs seconds, more than the FFT itself for
-the matrices memsgd records, which is why numpy is the default). The tests
-check that the two agree.
+computed for all columns with one zero-padded FFT (scipy).
+``backend="tfp"`` calls ``tfp.stats.auto_correlation`` instead (lazily:
+importing TensorFlow costs seconds, more than the FFT itself for the
+matrices memsgd records, which is why numpy is the default). TFP divides
+lag k by ``n - k``; its output is rescaled by ``(n - k) / n`` to the estimator
+above, and the tests check that the two agree.
 """
 
 from __future__ import annotations
@@ -111,7 +112,9 @@ def _acf_tfp(arr: np.ndarray, max_lag: int) -> np.ndarray:
     import tensorflow_probability as tfp  # lazy: TF import is slow
 
     out = tfp.stats.auto_correlation(arr, axis=0, max_lags=max_lag, center=True)
-    return np.asarray(out, dtype=np.float64)
+    n = arr.shape[0]
+    lag = np.arange(max_lag + 1)[:, None]
+    return np.asarray(out, dtype=np.float64) * (n - lag) / n
 
 
 @dataclasses.dataclass(frozen=True)

@@ -99,18 +99,24 @@ def fit_stable(x, method: str = "koutrouvelis") -> StableFit:
     """
     check_choice("method", method, METHODS)
     arr = as_series(x, min_length=20)
-    if method == "mcculloch":
-        alpha, beta, scale, loc0 = _mcculloch(arr)
-    else:
-        alpha, beta, scale, loc0 = _koutrouvelis(arr)
-    loc = _s0_to_s1(alpha, beta, scale, loc0)
-    if method == "mle":
-        alpha, beta, scale, loc = _mle(arr, alpha, beta, scale, loc)
+    # A constant series has no stable fit: NaN parameters.
+    live = np.ptp(arr, axis=0) > 0
+    params = np.full((4, arr.shape[1]), np.nan)
+    if live.any():
+        data = arr[:, live]
+        if method == "mcculloch":
+            alpha, beta, scale, loc0 = _mcculloch(data)
+        else:
+            alpha, beta, scale, loc0 = _koutrouvelis(data)
+        loc = _s0_to_s1(alpha, beta, scale, loc0)
+        if method == "mle":
+            alpha, beta, scale, loc = _mle(data, alpha, beta, scale, loc)
+        params[:, live] = alpha, beta, scale, loc
     return StableFit(
-        alpha=alpha,
-        beta=beta,
-        scale=scale,
-        loc=loc,
+        alpha=params[0],
+        beta=params[1],
+        scale=params[2],
+        loc=params[3],
         parameterization="S1",
         method=method,
     )
@@ -291,10 +297,13 @@ def stable_gof_statistic(arr: np.ndarray, fit: StableFit) -> np.ndarray:
     data standardised by the fitted scale, ``t = 0.1..2``.
     """
     n = arr.shape[0]
-    z = (arr - fit.loc) / fit.scale
+    out = np.full(arr.shape[1], np.nan)
+    ok = np.isfinite(fit.alpha)
+    z = (arr[:, ok] - fit.loc[ok]) / fit.scale[ok]
     re, im = _ecf(z, _T_GOF)
-    model = stable_cf(_T_GOF[:, None], fit.alpha, fit.beta, 1.0, 0.0)
-    return np.sqrt(n) * np.abs(re + 1j * im - model).max(axis=0)
+    model = stable_cf(_T_GOF[:, None], fit.alpha[ok], fit.beta[ok], 1.0, 0.0)
+    out[ok] = np.sqrt(n) * np.abs(re + 1j * im - model).max(axis=0)
+    return out
 
 
 @functools.lru_cache(maxsize=8)
@@ -327,11 +336,13 @@ def stable_gof_pvalue(
     arr = as_series(arr, min_length=20)
     grid, null = _gof_null(arr.shape[0], fit.method, int(replicates), int(seed))
     stat = stable_gof_statistic(arr, fit)
-    row = np.abs(fit.alpha[:, None] - grid[None, :]).argmin(axis=1)
-    exceed = np.array(
-        [null.shape[1] - np.searchsorted(null[r], s) for r, s in zip(row, stat)]
-    )
-    return (exceed + 1) / (null.shape[1] + 1)
+    alpha = np.nan_to_num(fit.alpha, nan=2.0)
+    row = np.abs(alpha[:, None] - grid[None, :]).argmin(axis=1)
+    exceed = np.zeros(len(stat))
+    for r in np.unique(row):  # a few alpha rows, not one pass per series
+        cols = row == r
+        exceed[cols] = null.shape[1] - np.searchsorted(null[r], stat[cols])
+    return np.where(np.isfinite(stat), (exceed + 1) / (null.shape[1] + 1), np.nan)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -223,19 +223,21 @@ def hill(x, *, k: int | None = None, min_k: int = 10, max_fraction: float = 0.2)
     alphas = np.empty((len(candidates), c))
     dists = np.empty((len(candidates), c))
     for row, kk in enumerate(candidates):
-        with np.errstate(divide="ignore"):
+        # Ties at the threshold (e.g. a constant series) give alpha = inf
+        # and NaN distances; such columns end as NaN below.
+        with np.errstate(divide="ignore", invalid="ignore"):
             alpha = 1.0 / (csum[kk - 1] / kk - logs[kk])
+            model = 1.0 - np.exp(-alpha * (logs[:kk] - logs[kk]))
         alphas[row] = alpha
         # Tail values X_(1..k) against Pareto(alpha, x_min = X_(k+1)):
         # F(x) = 1 - (x / x_min)^-alpha; empirical F at X_(i) is (k - i) / k.
-        excess = logs[:kk] - logs[kk]
-        model = 1.0 - np.exp(-alpha * excess)
         emp_hi = (kk - np.arange(kk) + 0.0)[:, None] / kk
         emp_lo = emp_hi - 1.0 / kk
         dists[row] = np.maximum(np.abs(model - emp_hi), np.abs(model - emp_lo)).max(0)
+    dists = np.where(np.isfinite(dists), dists, np.inf)
     best = np.argmin(dists, axis=0)
     cols = np.arange(c)
-    est = alphas[best, cols]
+    est = np.where(np.ptp(arr, axis=0) > 0, alphas[best, cols], np.nan)
     chosen = candidates[best]
     return HillResult(
         estimate=est,
