@@ -1,14 +1,67 @@
-"""`memsgd analyze`: train each architecture and write the output folder."""
+"""`memsgd analyze`: train, record SGN, test it, fit drivers, simulate, report.
+
+For each architecture: train with the wrapped optimizer (recording SGN in
+training), record SGN at the final weights with the frozen-weights protocol,
+analyse every recorded group (statistics and fitted SDE drivers), and simulate
+escape with each fitted driver. Then sweep escape time over H, alpha and the
+Brownian noise level, write ``summary.json`` and the HTML report.
+
+``summary.json`` is rewritten after each architecture, so a run that fails
+or is interrupted keeps the results (and the HDF5 recordings) it has so far.
+"""
 
 from __future__ import annotations
 
+import datetime
 import json
-import os
+import logging
+import math
 import pathlib
 import platform
 import time
 
 import click
+import numpy as np
+
+from memsgd import __version__
+from memsgd.cli import _pipeline
+
+logger = logging.getLogger(__name__)
+
+# --quick: a smoke run. Batches of 32 give 64 steps per epoch of 2048 examples,
+# enough rows for every estimator (the statistics need T >= 64).
+QUICK = {
+    "num_train": 2048,
+    "num_test": 512,
+    "epochs": 2,
+    "batch_size": 32,
+    "reference_size": 512,
+    "frozen_steps": 200,
+    "coords": 128,
+    "escape_paths": 200,
+    "escape_steps": 1000,
+}
+ESCAPE = {"sigma": 0.5, "dt": 0.01}
+
+
+class _Timer:
+    """Wall-clock seconds per stage, for the summary and the closing line."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    def __call__(self, name: str):
+        timer = self
+
+        class _Stage:
+            def __enter__(self):
+                self.start = time.perf_counter()
+
+            def __exit__(self, *exc):
+                elapsed = time.perf_counter() - self.start
+                timer.seconds[name] = timer.seconds.get(name, 0.0) + elapsed
+
+        return _Stage()
 
 
 def _prepare_out(out_dir: str) -> pathlib.Path:
@@ -19,83 +72,292 @@ def _prepare_out(out_dir: str) -> pathlib.Path:
         probe.write_text("")
         probe.unlink()
     except OSError as exc:
-        raise PermissionError(f"cannot write to output folder {out}: {exc.strerror}")
+        raise PermissionError(
+            f"cannot write to output folder {out}: {exc.strerror or exc}"
+        ) from None
     return out
 
 
-def run(
-    archs,
-    dataset,
-    data_path,
-    optimizer,
-    lr,
-    momentum,
-    batch_size,
-    epochs,
-    protocol,
-    coords,
-    probe_every,
-    frozen_steps,
-    reference_size,
-    seed,
-    out_dir,
-    quick,
-    tensorboard,
-    quiet,
-) -> None:
-    if epochs < 1:
-        raise ValueError(f"--epochs must be >= 1. Received: --epochs {epochs}")
-    if batch_size < 1:
+def _check_options(o: dict) -> None:
+    for name in ("epochs", "batch_size", "coords", "probe_every", "frozen_steps"):
+        if o[name] < 1:
+            flag = "--" + name.replace("_", "-")
+            raise ValueError(f"{flag} must be >= 1. Received: {flag} {o[name]}")
+    if not o["lr"] > 0 or not math.isfinite(o["lr"]):
+        raise ValueError(f"--lr must be a positive number. Received: --lr {o['lr']}")
+    if o["reference_size"] is not None and o["reference_size"] < o["batch_size"]:
         raise ValueError(
-            f"--batch-size must be >= 1. Received: --batch-size {batch_size}"
+            "--reference-size must be at least --batch-size. Received: "
+            f"--reference-size {o['reference_size']}"
         )
-    out = _prepare_out(out_dir)
 
-    from memsgd import data as mdata
 
-    ds = mdata.load(dataset, data_path, seed=seed)
-    if quick:
-        ds = ds.subset(2048, 512)
+def _versions() -> dict:
+    import h5py
+    import keras
+    import scipy
+    import tensorflow as tf
+    import tensorflow_probability as tfp
 
+    return {
+        "memsgd": __version__,
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "tensorflow_probability": tfp.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "h5py": h5py.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def _inner_optimizer(name: str, lr: float, momentum: float):
     import keras
 
-    from memsgd import models
+    if name == "sgd":
+        return keras.optimizers.SGD(lr, momentum=momentum)
+    if name == "adam":
+        return keras.optimizers.Adam(lr)
+    return keras.optimizers.RMSprop(lr)
 
-    keras.utils.set_random_seed(seed)
-    results = {}
-    for name in archs:
-        click.echo(f"== {name} on {ds.name} ==")
-        model = models.build(name, ds.input_shape, ds.num_classes, seed=seed)
-        model.compile(
-            optimizer=keras.optimizers.SGD(lr, momentum=momentum),
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            metrics=["accuracy"],
+
+def _train_and_record(name, ds, o, path, metadata, timer) -> dict:
+    """Trains one architecture with the recorder; records frozen SGN after."""
+    import keras
+
+    from memsgd import capture, models
+
+    keras.utils.set_random_seed(o["seed"])
+    model = models.build(name, ds.input_shape, ds.num_classes, seed=o["seed"])
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    in_training = o["protocol"] in ("both", "in_training")
+    callbacks = [keras.callbacks.TerminateOnNaN()]
+    inner = _inner_optimizer(o["optimizer"], o["lr"], o["momentum"])
+    if in_training:
+        probe = capture.GradientProbe(
+            model,
+            loss,
+            ds.x_train,
+            ds.y_train,
+            every=o["probe_every"],
+            batch_size=1024,
+            reference_size=o["reference_size"],
+            seed=o["seed"],
         )
-        start = time.perf_counter()
+        optimizer = capture.NoiseRecorder(
+            inner,
+            probe=probe,
+            path=path,
+            num_coords=o["coords"],
+            seed=o["seed"],
+            metadata=metadata,
+        )
+        callbacks.insert(0, probe)
+    else:
+        optimizer = inner
+    if o["tensorboard"]:
+        log_dir = pathlib.Path(o["tensorboard"]) / name
+        callbacks.append(keras.callbacks.TensorBoard(str(log_dir)))
+    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+
+    with timer(f"{name}: train"):
         history = model.fit(
             ds.x_train,
             ds.y_train,
-            batch_size=batch_size,
-            epochs=epochs,
-            verbose=0 if quiet else 2,
+            batch_size=o["batch_size"],
+            epochs=o["epochs"],
+            shuffle=True,
+            verbose=0 if o["quiet"] else 2,
+            callbacks=callbacks,
         )
-        _, test_acc = model.evaluate(ds.x_test, ds.y_test, verbose=0)
-        results[name] = {
-            "train_accuracy": float(history.history["accuracy"][-1]),
-            "test_accuracy": float(test_acc),
-            "seconds": time.perf_counter() - start,
-        }
-    summary = {
-        "settings": {
-            "archs": archs,
-            "dataset": ds.to_dict(),
-            "lr": lr,
-            "batch_size": batch_size,
-            "epochs": epochs,
-            "seed": seed,
-        },
-        "versions": {"python": platform.python_version(), "keras": keras.__version__},
-        "architectures": results,
+    losses = history.history.get("loss", [])
+    if (
+        not losses
+        or not all(math.isfinite(v) for v in losses)
+        or getattr(model, "stop_training", False)
+    ):
+        raise RuntimeError(
+            f"{name} diverged (non-finite loss during training, lr={o['lr']}); "
+            f"the steps recorded before are in {path}"
+        )
+    train_loss, train_acc = model.evaluate(
+        ds.x_train, ds.y_train, verbose=0, batch_size=1024
+    )
+    test_loss, test_acc = model.evaluate(
+        ds.x_test, ds.y_test, verbose=0, batch_size=1024
+    )
+    if o["protocol"] in ("both", "frozen"):
+        with timer(f"{name}: frozen"):
+            capture.record_frozen(
+                model,
+                loss,
+                ds.x_train,
+                ds.y_train,
+                batch_size=o["batch_size"],
+                num_batches=o["frozen_steps"],
+                sampler="without_replacement",
+                path=path,
+                group="frozen",
+                num_coords=o["coords"],
+                seed=o["seed"],
+                reference_size=o["reference_size"],
+                metadata=metadata,
+            )
+    return {
+        "train_accuracy": float(train_acc),
+        "test_accuracy": float(test_acc),
+        "train_loss": float(train_loss),
+        "test_loss": float(test_loss),
+        "generalization_gap": float(train_acc - test_acc),
+        "num_params": int(model.count_params()),
+        "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    click.echo(f"wrote {os.fspath(out / 'summary.json')}")
+
+
+def _fitted_escape(protocols: dict, o: dict) -> dict:
+    """Escape from the sharp minimum with each driver fitted to this SGN."""
+    from memsgd import sde
+
+    block = protocols.get("frozen") or next(iter(protocols.values()), None)
+    if block is None:
+        return {}
+    fitted = block["drivers"]["drivers"]
+    common = dict(
+        potential="double_well",
+        sigma=ESCAPE["sigma"],
+        dt=ESCAPE["dt"],
+        num_steps=o["escape_steps"],
+        num_paths=o["escape_paths"],
+        seed=o["seed"],
+    )
+    hurst = float(np.clip(fitted["fbm"]["params"]["hurst"], 0.02, 0.98))
+    alpha = float(np.clip(fitted["levy"]["params"]["alpha"], 0.5, 2.0))
+    return {
+        "fbm": sde.escape_sweep("fbm", "hurst", (hurst,), **common).to_dict(),
+        "levy": sde.escape_sweep("levy", "alpha", (alpha,), **common).to_dict(),
+        "brownian": sde.escape_sweep(
+            "brownian", "sigma", (ESCAPE["sigma"],), **common
+        ).to_dict(),
+    }
+
+
+def _write_summary(out: pathlib.Path, summary: dict) -> None:
+    tmp = out / "summary.json.tmp"
+    tmp.write_text(json.dumps(summary, indent=1, allow_nan=True))
+    tmp.replace(out / "summary.json")
+
+
+def run(**o) -> None:
+    started = time.perf_counter()
+    _check_options(o)
+    out = _prepare_out(o["out_dir"])
+    if o["quick"]:
+        o.update({k: v if o.get(k) is None else min(o[k], v) for k, v in QUICK.items()})
+    o.setdefault("escape_paths", 1000)
+    o.setdefault("escape_steps", 2000)
+
+    from memsgd import data
+
+    ds = data.load(o["dataset"], o["data_path"], seed=o["seed"])
+    if o["quick"]:
+        ds = ds.subset(o["num_train"], o["num_test"])
+
+    import tensorflow as tf
+
+    # Same seed, same numbers: deterministic kernels (slower on some ops).
+    tf.config.experimental.enable_op_determinism()
+    timer = _Timer()
+    summary = {
+        "memsgd_version": __version__,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        "status": "running",
+        "settings": {k: v for k, v in o.items() if k != "quiet"},
+        "versions": _versions(),
+        "dataset": ds.to_dict(),
+        "architectures": {},
+        "escape": {},
+        "findings": [],
+    }
+    try:
+        _run_archs(o, ds, out, summary, timer)
+    except BaseException as exc:
+        summary["status"] = f"failed: {type(exc).__name__}: {exc}"
+        _write_summary(out, summary)
+        raise
+
+    click.echo("== escape-time sweeps over H, alpha and sigma ==")
+    with timer("escape sweeps"):
+        summary["escape"] = _pipeline.escape_sweeps(
+            ESCAPE["sigma"],
+            o["escape_paths"],
+            o["escape_steps"],
+            ESCAPE["dt"],
+            o["seed"],
+        )
+    summary["findings"] = _pipeline.findings(summary)
+    summary["status"] = "complete"
+    summary["seconds"] = timer.seconds
+    summary["seconds"]["total"] = time.perf_counter() - started
+    _write_summary(out, summary)
+    if o["tensorboard"]:
+        from memsgd.cli import _tensorboard
+
+        _tensorboard.write(summary, out, o["tensorboard"])
+
+    from memsgd import report
+
+    with timer("report"):
+        html = report.write_report(summary, out)
+    summary["seconds"]["total"] = time.perf_counter() - started
+    _write_summary(out, summary)
+    _print_table(summary)
+    for line in summary["findings"]:
+        click.echo("- " + line)
+    click.echo(f"wrote {html} ({summary['seconds']['total']:.0f} s)")
+
+
+def _run_archs(o, ds, out, summary, timer) -> None:
+    """Trains, records and analyses each architecture in turn."""
+    for name in o["archs"]:
+        click.echo(
+            f"== {name}: training on {ds.name} ({ds.x_train.shape[0]} examples) =="
+        )
+        path = out / f"{name}.h5"
+        if path.exists():
+            path.unlink()
+        metadata = {
+            "model": name,
+            "dataset": ds.to_dict(),
+            "seed": o["seed"],
+            "optimizer": o["optimizer"],
+            "lr": o["lr"],
+            "momentum": o["momentum"],
+            "batch_size": o["batch_size"],
+        }
+        block = {"recording": path.name}
+        summary["architectures"][name] = block
+        _write_summary(out, summary)
+        block["training"] = _train_and_record(name, ds, o, path, metadata, timer)
+        click.echo(
+            f"   test accuracy {block['training']['test_accuracy']:.3f}; "
+            "analysing the recorded SGN"
+        )
+        with timer(f"{name}: stats"):
+            block["protocols"] = _pipeline.analyse_recording(path, seed=o["seed"])
+        with timer(f"{name}: escape"):
+            block["escape"] = _fitted_escape(block["protocols"], o)
+        _write_summary(out, summary)
+
+
+def _print_table(summary: dict) -> None:
+    from memsgd import report
+
+    rows = report.summary_table(summary)
+    if not rows:
+        return
+    keys = list(rows[0])
+    widths = [max(len(k), *(len(str(r.get(k, ""))) for r in rows)) for k in keys]
+    click.echo("  ".join(k.ljust(w) for k, w in zip(keys, widths)))
+    for r in rows:
+        click.echo("  ".join(str(r.get(k, "")).ljust(w) for k, w in zip(keys, widths)))

@@ -1,0 +1,180 @@
+"""Analysis steps shared by `memsgd analyze` and `memsgd stats`.
+
+`analyze` records HDF5 files and then calls :func:`analyse_recording` on them;
+`stats` calls the same function on files from any earlier run, so the numbers
+in a `summary.json` can be recomputed from its recordings.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import os
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+# Escape sweeps in the report: the swept values and the common setting.
+HURST_GRID = (0.2, 0.35, 0.5, 0.65, 0.8)
+ALPHA_GRID = (1.4, 1.6, 1.8, 2.0)
+SIGMA_GRID = (0.4, 0.5, 0.6, 0.7)
+
+
+def analyse_group(sgn: np.ndarray, seed: int) -> dict:
+    """Statistics and fitted SDE drivers for one SGN matrix (T x C)."""
+    from memsgd import sde, stats
+
+    sgn = np.asarray(sgn, dtype=np.float64)
+    finite = np.all(np.isfinite(sgn), axis=0)
+    if not finite.all():
+        logger.warning("dropping %d coordinates with non-finite SGN", (~finite).sum())
+        sgn = sgn[:, finite]
+    constant = np.std(sgn, axis=0) == 0
+    if constant.any():
+        # A coordinate whose gradient never changes (a dead ReLU unit) has no
+        # noise to analyse.
+        logger.info("dropping %d coordinates with constant SGN", constant.sum())
+        sgn = sgn[:, ~constant]
+    if sgn.shape[0] < 64 or sgn.shape[1] < 2:
+        raise ValueError(
+            "an SGN series needs at least 64 steps and 2 varying coordinates to "
+            f"analyse. Received: shape={sgn.shape}"
+        )
+    result = {"stats": stats.analyze(sgn, seed=seed).to_dict()}
+    result["drivers"] = sde.fit_drivers(sgn, seed=seed).to_dict()
+    result["dropped_coordinates"] = int((~finite).sum() + constant.sum())
+    return result
+
+
+def analyse_recording(path: str | os.PathLike, seed: int = 0) -> dict:
+    """Runs :func:`analyse_group` on every SGN group of one recording."""
+    from memsgd import recording
+
+    rec = recording.read(path)
+    out = {}
+    for name, group in rec.groups.items():
+        sgn, rows = exact_rows(group)
+        logger.info("analysing %s:%s, SGN shape %s", path, name, sgn.shape)
+        block = {
+            "protocol": group.protocol,
+            "num_steps": int(sgn.shape[0]),
+            "rows_recorded": int(group.sgn.shape[0]),
+            "rows_used": rows,
+        }
+        try:
+            block.update(analyse_group(sgn, seed))
+        except ValueError as exc:
+            # A group too short to analyse is reported, not fatal: the other
+            # groups of the run still count.
+            logger.warning("not analysing %s:%s: %s", path, name, exc)
+            block.update({"stats": None, "drivers": None, "error": str(exc)})
+        out[name] = block
+    return out
+
+
+def exact_rows(group) -> tuple[np.ndarray, str]:
+    """The rows of a group's SGN that are noise, at an exact full gradient.
+
+    Skipped steps (mixed-precision overflow) are not noise. In training with
+    a probe every K > 1 steps, rows in between use a full gradient up to K-1
+    steps old; the drift of grad L over those steps would add a smooth,
+    positively correlated term to xi and bias H upward, so only the rows at
+    which the full gradient was taken (``probe_age == 0``) are kept: a series
+    sampled every K steps.
+    """
+    keep = np.all(np.isfinite(group.sgn), axis=1)
+    what = "finite rows"
+    if group.probe_age is not None and group.probe_age.size == keep.size:
+        if np.any(group.probe_age > 0):
+            keep &= group.probe_age == 0
+            what = "rows with an exact full gradient (probe_age == 0)"
+    return group.sgn[keep], what
+
+
+def escape_sweeps(
+    sigma: float, num_paths: int, num_steps: int, dt: float, seed: int
+) -> dict:
+    """The three sweeps of the report: H (fBM), alpha (Levy), sigma (Brownian)."""
+    from memsgd import sde
+
+    common = dict(
+        potential="double_well",
+        dt=dt,
+        num_steps=num_steps,
+        num_paths=num_paths,
+        seed=seed,
+    )
+    return {
+        "hurst": sde.escape_sweep(
+            "fbm", "hurst", HURST_GRID, sigma=sigma, **common
+        ).to_dict(),
+        "alpha": sde.escape_sweep(
+            "levy", "alpha", ALPHA_GRID, sigma=sigma, **common
+        ).to_dict(),
+        "brownian_sigma": sde.escape_sweep(
+            "brownian", "sigma", SIGMA_GRID, sigma=sigma, **common
+        ).to_dict(),
+    }
+
+
+def _fmt(x, digits=2) -> str:
+    return (
+        "n/a"
+        if x is None or (isinstance(x, float) and math.isnan(x))
+        else (f"{x:.{digits}f}")
+    )
+
+
+def findings(summary: dict) -> list[str]:
+    """Plain sentences about what the run found, drawn from the summary."""
+    lines = []
+    for arch, block in summary.get("architectures", {}).items():
+        for name, prot in block.get("protocols", {}).items():
+            st = prot.get("stats") or {}
+            h = st.get("hurst") or {}
+            g = st.get("gaussianity") or {}
+            tail = (st.get("tail_index") or {}).get("per_coordinate") or {}
+            stable = st.get("stable") or {}
+            drv = prot.get("drivers") or {}
+            if h.get("mean") is None:
+                continue
+            below = h.get("fraction_below_half")
+            memory = (
+                "short-range memory (H < 1/2)"
+                if h["median"] < 0.5
+                else "no short-range memory (H >= 1/2)"
+            )
+            lines.append(
+                f"{arch} ({name}, T={st.get('num_steps')}, C={st.get('num_series')}):"
+                f" median H = {_fmt(h['median'])} ({memory}); the 95% interval is"
+                f" entirely below 1/2 for {_fmt(100 * below, 0)}% of coordinates."
+            )
+            if g.get("fraction_rejected_any") is not None:
+                lines.append(
+                    f"{arch} ({name}): Gaussianity rejected for "
+                    f"{_fmt(100 * g['fraction_rejected_any'], 0)}% of coordinates "
+                    f"(Benjamini-Hochberg, FDR {g.get('fdr')}); median tail index "
+                    f"{_fmt(tail.get('median'))}, median stable alpha "
+                    f"{_fmt(stable.get('median_alpha'))}."
+                )
+            if drv.get("best"):
+                lines.append(
+                    f"{arch} ({name}): the best SDE driver is {drv['best']} "
+                    f"(ranking {', '.join(drv.get('ranking', []))}; it stays best "
+                    f"in {_fmt(100 * drv.get('confidence', float('nan')), 0)}% of "
+                    "bootstrap resamples)."
+                )
+    sweep = (summary.get("escape") or {}).get("hurst")
+    if sweep and sweep.get("mean_escape_time"):
+        times = sweep["mean_escape_time"]
+        values = sweep["values"]
+        rising = all(b >= a for a, b in itertools.pairwise(times))
+        lines.append(
+            "Escape from the sharp minimum under fBM noise: mean escape time "
+            f"{_fmt(times[0], 1)} at H={values[0]} and {_fmt(times[-1], 1)} at "
+            f"H={values[-1]}; it {'grows' if rising else 'does not grow steadily'}"
+            " with H."
+        )
+    return lines
