@@ -791,6 +791,26 @@ def test_figures_are_reproducible_and_leave_pyplot_alone(tmp_path, written, summ
         assert pathlib.Path(again[name]).read_bytes() == path.read_bytes(), name
 
 
+def test_report_draws_real_stats_output(tmp_path):
+    # The contract check: a group whose stats come from memsgd.stats itself
+    # (not the fixture) is drawn and tabulated like the fixture's.
+    stats = pytest.importorskip("memsgd.stats")
+    if not hasattr(stats, "analyze"):
+        pytest.skip("memsgd.stats.analyze is not available")
+    x = np.random.default_rng(7).standard_normal((256, 8)).astype(np.float32)
+    real = json.loads(json.dumps(stats.analyze(x, seed=0).to_dict()))
+    s = _small(archs={"mlp": 0.5}, protocols=("in_training",), num_series=8)
+    s["architectures"]["mlp"]["protocols"]["in_training"]["stats"] = real
+    path = report.write_report(s, tmp_path)
+    drawn = {p.stem for p in (tmp_path / "figures").glob("*.png")}
+    assert drawn == set(report.FIGURE_NAMES)
+    assert "Left out" not in path.read_text(encoding="utf-8")
+    (row,) = report.summary_table(s)
+    assert row["hurst_median"] == real["hurst"]["median"]
+    assert row["stable_alpha_median"] == real["stable"]["median_alpha"]
+    assert row["missing"] == []
+
+
 def test_report_reads_summary_json_round_trip(tmp_path, summary):
     # The CLI hands over json.load(summary.json): tuples become lists and
     # floats round-trip exactly, so the table is unchanged.

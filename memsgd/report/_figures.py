@@ -20,7 +20,12 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import (
+    FuncFormatter,
+    LogLocator,
+    MaxNLocator,
+    NullFormatter,
+)
 
 from memsgd.report import _style as st
 from memsgd.report import _summary as S
@@ -205,8 +210,8 @@ def _hurst_distribution(ctx: _Context) -> Figure | None:
                 fontsize=7.5,
             )
             ax.set_title(_title(group), color=color)
-            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-            ax.set_ylim(top=ax.get_ylim()[1] * 1.35)
+            ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+            ax.set_ylim(top=ax.get_ylim()[1] * 1.6)
             if j == 0:
                 ax.set_ylabel("coordinates")
             drawn += 1
@@ -326,7 +331,7 @@ def _acf(ctx: _Context) -> Figure | None:
     axes = _grid(fig, len(panels), ncols, sharey=True)
     for ax, (arch, found) in zip(axes, panels):
         color = ctx.colors[arch]
-        band = None
+        band, last = None, 1
         hurst = None
         for kind, group, acf, lags, mean in found:
             keep = lags > 0
@@ -345,7 +350,7 @@ def _acf(ctx: _Context) -> Figure | None:
                 lags[keep],
                 mean[keep],
                 color=color,
-                marker="o",
+                marker="o" if keep.sum() <= 25 else None,
                 ms=3,
                 ls=st.protocol_linestyle(kind),
                 mfc=color if filled else "white",
@@ -353,7 +358,7 @@ def _acf(ctx: _Context) -> Figure | None:
             band = band or S.number(acf.get("band"))
             if hurst is None:
                 hurst = S.number(S.get(group.stats, "hurst", "median"))
-            last = lags[keep].max() if keep.any() else 1
+            last = max(last, int(lags[keep].max()) if keep.any() else 1)
         if band is not None:
             ax.axhspan(-band, band, color="#000000", alpha=0.07, lw=0)
         if hurst is not None and 0 < hurst < 1:
@@ -587,7 +592,7 @@ def _tail_index(ctx: _Context) -> Figure | None:
                 fontsize=7,
             )
         ax.set_title(_title(group), color=color)
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
         ax.set_xlabel("tail index α")
         ax.set_xlim(0, top)
     for ax in axes[::ncols]:
@@ -786,15 +791,18 @@ def _escape_panel(ctx, ax, key, sweep, values, mean) -> None:
         ax.annotate(
             f"{ci:.0%} censored",
             (xi, yi),
-            xytext=(-6 if xi > x.mean() else 6, 0),
+            xytext=(-4 if xi > x.mean() else 4, 5),
             textcoords="offset points",
             ha="right" if xi > x.mean() else "left",
-            va="center",
+            va="bottom",
             fontsize=6.5,
             color=st.MUTED,
         )
     horizon = S.number(S.get(sweep, "horizon"))
-    if horizon is not None:
+    top = np.nanmax(high) if high is not None and high.size else np.nanmax(y)
+    # The horizon caps every censored path; drawn only when it is near the
+    # data, where it explains why the curve flattens.
+    if horizon is not None and np.isfinite(top) and horizon <= 10 * top:
         ax.axhline(horizon, color=st.MUTED, ls=":", lw=1.0)
     theory = S.get(sweep, "theory")
     theory_values = S.array(S.get(theory, "values"))
@@ -811,8 +819,17 @@ def _escape_panel(ctx, ax, key, sweep, values, mean) -> None:
         ]
     )
     positive = positive[np.isfinite(positive)]
-    if positive.size and positive.min() > 0 and positive.max() / positive.min() > 20:
+    # Escape times grow exponentially with the barrier-to-noise ratio
+    # (Kramers), so they are read on a log axis whenever they can be.
+    if positive.size and positive.min() > 0 and positive.max() / positive.min() > 3:
         ax.set_yscale("log")
+        plain = FuncFormatter(lambda v, _: f"{v:g}")
+        ax.yaxis.set_major_formatter(plain)
+        if np.log10(positive.max() / positive.min()) < 1.5:
+            ax.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+            ax.yaxis.set_minor_formatter(plain)
+        else:
+            ax.yaxis.set_minor_formatter(NullFormatter())
     _fitted_marks(ctx, ax, S.get(sweep, "parameter") or key, x)
     param = S.get(sweep, "parameter") or key
     ax.set_xlabel(_SWEEP_LABELS.get(param, str(param)))
