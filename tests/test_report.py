@@ -224,6 +224,12 @@ def make_summary(
                 },
             },
             "recording": f"{arch}.h5",
+            # Written by the CLI: escape with the drivers fitted to this SGN.
+            "escape": {
+                "fbm": _sweep("fbm", "hurst", [h], [20 * np.exp(4 * h)], None),
+                "levy": _sweep("levy", "alpha", [1.9], [110.0], None),
+                "brownian": _sweep("brownian", "sigma", [0.7], [400.0], None),
+            },
             "protocols": {
                 name: {
                     "protocol": name.split("/")[0],
@@ -579,12 +585,21 @@ def _partial_escape(s):
     s["escape"]["hurst"]["theory"] = None
 
 
+def _no_fitted_escape(s):
+    for entry in s["architectures"].values():
+        del entry["escape"]
+
+
 def _no_protocols(s):
     s["architectures"]["lenet"]["protocols"] = {}
 
 
 def _no_findings(s):
     s["findings"] = []
+
+
+def _failed_run(s):
+    s["status"] = "failed: FloatingPointError: NaN loss at step 12"
 
 
 def _nan_numbers(s):
@@ -597,9 +612,17 @@ def _nan_numbers(s):
     ("changes", "missing_figures", "notes"),
     [
         (
-            (_null_hurst, _null_drivers, _partial_escape, _no_findings, _nan_numbers),
+            (
+                _null_hurst,
+                _null_drivers,
+                _partial_escape,
+                _no_findings,
+                _nan_numbers,
+                _failed_run,
+            ),
             set(),
             (
+                "NaN loss at step 12",
                 "series too short for the Whittle estimator",
                 "driver fit did not converge",
                 "levy sampler unavailable",
@@ -608,9 +631,13 @@ def _nan_numbers(s):
             ),
         ),
         (
-            (_drop_frozen, _no_escape, _no_protocols),
-            {"escape"},
-            ("no escape sweep: &#x27;escape&#x27; is missing", "no recorded protocol"),
+            (_drop_frozen, _no_escape, _no_protocols, _no_fitted_escape),
+            {"escape", "escape_fitted"},
+            (
+                "no escape sweep: &#x27;escape&#x27; is missing",
+                "no recorded protocol",
+                "no per-architecture escape times",
+            ),
         ),
     ],
     ids=["null-sections", "absent-sections"],
@@ -643,6 +670,7 @@ def test_missing_sections_are_noted_not_fatal(
         _no_protocols,
         _no_findings,
         _nan_numbers,
+        _failed_run,
     ],
 )
 def test_each_gap_alone_keeps_the_table(change):

@@ -93,6 +93,14 @@ FIGURES: tuple[FigureInfo, ...] = (
         "beside). Dashed: theory; triangles: the architectures' fitted values.",
     ),
     FigureInfo(
+        "escape_fitted",
+        "Dynamics: escape with each architecture's fitted drivers",
+        "Mean escape time from the same minimum when the SDE is driven by the "
+        "drivers fitted to each architecture's SGN (bars: confidence "
+        "interval; hollow: some paths censored at the horizon, so a lower "
+        "bound). Differences between drivers are what memory and tails add.",
+    ),
+    FigureInfo(
         "accuracy_vs_hurst",
         "Generalisation beside memory",
         "Test accuracy and generalisation gap against each architecture's "
@@ -822,20 +830,25 @@ def _escape_panel(ctx, ax, key, sweep, values, mean) -> None:
     # Escape times grow exponentially with the barrier-to-noise ratio
     # (Kramers), so they are read on a log axis whenever they can be.
     if positive.size and positive.min() > 0 and positive.max() / positive.min() > 3:
-        ax.set_yscale("log")
-        plain = FuncFormatter(lambda v, _: f"{v:g}")
-        ax.yaxis.set_major_formatter(plain)
-        if np.log10(positive.max() / positive.min()) < 1.5:
-            ax.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
-            ax.yaxis.set_minor_formatter(plain)
-        else:
-            ax.yaxis.set_minor_formatter(NullFormatter())
+        _log_axis(ax, positive)
     _fitted_marks(ctx, ax, S.get(sweep, "parameter") or key, x)
     param = S.get(sweep, "parameter") or key
     ax.set_xlabel(_SWEEP_LABELS.get(param, str(param)))
     potential = S.get(sweep, "potential")
     title = st.driver_label(driver) if isinstance(driver, str) else key
     ax.set_title(f"{title}" + (f" · {potential}" if potential else ""))
+
+
+def _log_axis(ax, values: np.ndarray) -> None:
+    """A log y axis with plain tick labels (20, 50, 100, ...)."""
+    ax.set_yscale("log")
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    ax.yaxis.set_major_formatter(plain)
+    if np.log10(values.max() / values.min()) < 1.5:
+        ax.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+        ax.yaxis.set_minor_formatter(plain)
+    else:
+        ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 def _fitted_marks(ctx, ax, param, x) -> None:
@@ -860,6 +873,104 @@ def _fitted_marks(ctx, ax, param, x) -> None:
             clip_on=False,
             zorder=5,
         )
+
+
+def _first(sweep: Mapping, key: str) -> float | None:
+    """The first entry of a sweep's list ``key`` (fitted sweeps have one)."""
+    values = S.array(S.get(sweep, key))
+    return S.number(values[0]) if values is not None and values.size else None
+
+
+def _escape_fitted(ctx: _Context) -> Figure | None:
+    """Points: architecture x driver, from ``architectures.<arch>.escape``."""
+    found = []
+    for arch, entry in S.architectures(ctx.summary).items():
+        escape, reason = S.lookup(entry, "escape")
+        if not isinstance(escape, Mapping) or not escape:
+            if reason and "is missing" not in reason:
+                ctx.note(f"{arch}: {reason}")
+            continue
+        points = {}
+        for driver, sweep in escape.items():
+            if driver == "error":
+                continue
+            mean = _first(sweep, "mean_escape_time")
+            if mean is None:
+                ctx.note(f"{arch}: no escape time for the {driver} driver")
+                continue
+            points[str(driver)] = (
+                mean,
+                _first(sweep, "ci_low"),
+                _first(sweep, "ci_high"),
+                _first(sweep, "censored_fraction") or 0.0,
+            )
+        if points:
+            found.append((arch, points))
+    if not found:
+        ctx.note("no per-architecture escape times in the summary")
+        return None
+    names = [d for d in st.DRIVER_ORDER if any(d in p for _, p in found)]
+    names += sorted({d for _, p in found for d in p} - set(names))
+    width = 0.8 / len(names)
+    fig = st.new_figure(max(3.8, 1.3 * len(found) + 1.8), 2.8)
+    ax = fig.subplots()
+    values = []
+    for x, (_, points) in enumerate(found):
+        for d, name in enumerate(names):
+            if name not in points:
+                continue
+            mean, low, high, censored = points[name]
+            yerr = None
+            if low is not None and high is not None:
+                yerr = [[max(mean - low, 0)], [max(high - mean, 0)]]
+            color = st.driver_color(name)
+            ax.errorbar(
+                x - 0.4 + width * (d + 0.5),
+                mean,
+                yerr=yerr,
+                fmt="o",
+                color=color,
+                mfc="white" if censored > 0 else color,
+                ms=7,
+                mew=1.4,
+                capsize=2,
+                lw=1.1,
+            )
+            values += [v for v in (mean, low, high) if v is not None and v > 0]
+    if values and min(values) > 0 and max(values) / min(values) > 3:
+        _log_axis(ax, np.array(values))
+    ax.set_xticks(range(len(found)), [a for a, _ in found])
+    ax.set_xlim(-0.6, len(found) - 0.4)
+    for tick, (arch, _) in zip(ax.get_xticklabels(), found):
+        tick.set_color(ctx.colors[arch])
+    ax.grid(axis="x", visible=False)
+    ax.set_ylabel("mean escape time (SDE time units)")
+    handles = [
+        Line2D(
+            [],
+            [],
+            color=st.driver_color(n),
+            marker="o",
+            ls="",
+            ms=6,
+            label=st.driver_label(n),
+        )
+        for n in names
+    ]
+    handles.append(
+        Line2D(
+            [],
+            [],
+            color="#555555",
+            marker="o",
+            ls="",
+            ms=6,
+            mfc="white",
+            label="some censored (lower bound)",
+        )
+    )
+    fig.legend(handles=handles, loc="outside upper right", ncols=2)
+    return fig
 
 
 def _accuracy_vs_hurst(ctx: _Context) -> Figure | None:
@@ -992,6 +1103,7 @@ _DRAW: dict[str, Callable[[_Context], Figure | None]] = {
     "tail_index": _tail_index,
     "drivers": _drivers,
     "escape": _escape,
+    "escape_fitted": _escape_fitted,
     "accuracy_vs_hurst": _accuracy_vs_hurst,
     "training": _training,
 }

@@ -249,10 +249,17 @@ def _header(summary: Mapping) -> list[str]:
         bits.append(f"created {summary['created']}")
     if summary.get("memsgd_version"):
         bits.append(f"memsgd {summary['memsgd_version']}")
+    status = summary.get("status")
+    banner = ""
+    if isinstance(status, str) and status not in ("complete", ""):
+        # A summary written before a failure still gets a report of what
+        # was recorded; the banner says the run is incomplete.
+        banner = note_block([f"The run did not complete (status: {status})."])
     return [
         "<header>",
         "<h1>Stochastic gradient noise: memory, tails and dynamics</h1>",
         f'<p class="meta">{esc(" · ".join(bits))}</p>',
+        banner,
         "</header>",
     ]
 
