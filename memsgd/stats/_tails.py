@@ -57,7 +57,9 @@ class TailIndexResult:
         }
 
 
-def tail_index(x, pooled: bool = False, *, block: int | None = None):
+def tail_index(
+    x, pooled: bool = False, *, block: int | None = None, center: bool | None = None
+):
     """Mohammadi-Mohammadpour-Ogata (2015) log-moment tail index.
 
     With ``K = K1 K2`` values :math:`X_i` and block sums
@@ -73,12 +75,17 @@ def tail_index(x, pooled: bool = False, *, block: int | None = None):
     estimator assumes i.i.d. values centred at zero; it is applied here as in
     Simsekli et al. (2019, arXiv:1901.06053): no centring.
 
-    ``pooled=False`` estimates one index per column along time.
+    ``pooled=False`` estimates one index per column along time, after
+    subtracting each column's median (``center=None`` or ``True``): the
+    estimator assumes values centred at zero and an offset of one SD drives
+    it to ~1 (docs/stats.md).
     ``pooled=True`` flattens the matrix in time-major order (each block sums
     coordinates of the same step, as for a gradient-noise vector) into one
     sample, as in the SGN literature; this emits a :class:`PoolingWarning`
     (also stored in the result) when the columns have different scales or
-    locations, which drives the estimate far below 2 for Gaussian data.
+    locations, which drives the estimate far below 2 for Gaussian data. The
+    pooled values are not centred unless ``center=True`` (the literature's
+    estimator, whose artefact the warning is about).
 
     The standard error is the delta method on the two sample means, ignoring
     their covariance: ``se(1/alpha) = sqrt(v_Y / K2 + v_X / K) / log K1`` and
@@ -88,11 +95,15 @@ def tail_index(x, pooled: bool = False, *, block: int | None = None):
         x: ``(T, C)`` or ``(T,)`` array.
         pooled: one index for all values instead of one per column.
         block: ``K1`` (default ``round(sqrt(K))``, as in Simsekli et al.).
+        center: subtract each column's median first (default: per series
+            yes, pooled no).
 
     Returns:
         A :class:`TailIndexResult`.
     """
     arr = as_series(x, min_length=4)
+    if center if center is not None else not pooled:
+        arr = arr - np.median(arr, axis=0)
     warning = None
     if pooled:
         warning = _pooling_warning(arr)
