@@ -137,6 +137,18 @@ def _metrics_figure(rows, runs, colors) -> Figure | None:
     for ax in axes[3:]:
         ax.tick_params(axis="x", labelrotation=20 if len(runs) > 3 else 0)
     handles = [Line2D([], [], color=colors[a], marker="o", label=a) for a in archs]
+    handles += [
+        Line2D(
+            [],
+            [],
+            color="#555555",
+            marker="o",
+            ls=st.protocol_linestyle(k),
+            mfc="#555555" if k == S.IN_TRAINING else "white",
+            label=st.protocol_label(k),
+        )
+        for k in kinds
+    ]
     fig.legend(handles=handles, loc="outside upper right", ncols=len(handles))
     return fig
 

@@ -131,7 +131,10 @@ class _Context:
         self.figure = ""
 
     def note(self, message: str) -> None:
-        self.notes.setdefault(self.figure, []).append(message)
+        notes = self.notes.setdefault(self.figure, [])
+        if message in notes:
+            return
+        notes.append(message)
         logger.info("report figure %s: %s", self.figure, message)
 
     def value(self, group: S.Group, *path: str):

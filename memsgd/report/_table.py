@@ -32,6 +32,13 @@ def _text(v: Any) -> str:
     return str(v)
 
 
+_DRIVER_NAMES = {"fbm": "fBM", "levy": "Lévy", "brownian": "Brownian"}
+
+
+def _driver(v: Any) -> str:
+    return _DRIVER_NAMES.get(v, str(v))
+
+
 @dataclasses.dataclass(frozen=True)
 class Column:
     """A table column: row key, header, formatter and a one-line meaning."""
@@ -88,7 +95,7 @@ COLUMNS: tuple[Column, ...] = (
         _fixed(2),
         "median α of the per-coordinate α-stable fit",
     ),
-    Column("best_driver", "best driver", _text, "SDE driver closest to the SGN"),
+    Column("best_driver", "best driver", _driver, "SDE driver closest to the SGN"),
     Column(
         "driver_confidence",
         "conf.",
@@ -202,7 +209,8 @@ def summary_table(summary: Mapping) -> list[dict]:
                 row["best_driver"] = best if isinstance(best, str) else None
                 if reason:
                     missing.append(reason)
-            row["missing"] = missing
+            # Several columns share a null section: name it once.
+            row["missing"] = list(dict.fromkeys(missing))
             rows.append(row)
     return rows
 
