@@ -644,7 +644,10 @@ def _drivers(ctx: _Context) -> Figure | None:
     names = [d for d in st.DRIVER_ORDER if any(d in dr for _, f in rows for _, dr in f)]
     names += sorted({d for _, f in rows for _, dr in f for d in dr} - set(names))
     width = 0.8 / len(names)
-    fig = st.new_figure(7.6, 2.3 * len(rows) + 0.5)
+    num_archs = max(len(found) for _, found in rows)
+    fig = st.new_figure(
+        max(5.6, 3 * (0.9 + 0.45 * num_archs) + 0.6), 2.3 * len(rows) + 0.5
+    )
     axes = fig.subplots(len(rows), len(_METRICS), squeeze=False)
     for r, (kind, found) in enumerate(rows):
         for c, (metric, label) in enumerate(_METRICS):
@@ -692,6 +695,10 @@ def _drivers(ctx: _Context) -> Figure | None:
                         fontsize=7,
                     )
             ax.set_xticks(range(len(found)), [g.arch for g, _ in found])
+            ax.set_xlim(-0.6, len(found) - 0.4)
+            if num_archs > 4:
+                for tick in ax.get_xticklabels():
+                    tick.set(rotation=30, ha="right", rotation_mode="anchor")
             for tick, (group, _) in zip(ax.get_xticklabels(), found):
                 tick.set_color(ctx.colors[group.arch])
             ax.set_ylim(0, top * 1.2 or 1.0)

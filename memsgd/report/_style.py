@@ -20,11 +20,11 @@ from matplotlib.figure import Figure
 _ARCH_COLORS = {
     "mlp": "#117733",
     "lenet": "#882255",
-    "vgg": "#DDAA33",
+    "vgg": "#999933",
     "resnet20": "#CC6677",
     "alexnet": "#332288",
 }
-_EXTRA_COLORS = ("#44AA99", "#999933", "#AA4499", "#88CCEE", "#661100", "#6699CC")
+_EXTRA_COLORS = ("#44AA99", "#AA4499", "#6699CC", "#661100", "#DDAA33", "#88CCEE")
 
 DRIVER_COLORS = {"brownian": "#666666", "levy": "#D55E00", "fbm": "#0072B2"}
 DRIVER_LABELS = {"brownian": "Brownian", "levy": "Lévy α-stable", "fbm": "fBM"}
