@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import time
 import warnings
 
@@ -304,7 +305,7 @@ def main():
     peers, missing = load_peers()
     print(
         "peers:",
-        ", ".join(f"{n} {getattr(m, '__version__', '?')}" for n, m in peers.items()),
+        ", ".join(f"{n} {importlib.metadata.version(n)}" for n in peers),
     )
     if missing:
         print("skipped peers:", "; ".join(missing))

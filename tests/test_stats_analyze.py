@@ -116,3 +116,18 @@ def test_failed_block_has_error_sibling(monkeypatch):
     assert set(hill) == {"estimate", "mean", "median", "error"}
     assert hill["estimate"] is None and "on purpose" in hill["error"]
     assert out["hurst"]["mean"] is not None
+
+
+def test_import_is_light():
+    # stats must not pull in TensorFlow, capture, sde or cli (DESIGN.md).
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, memsgd.stats; "
+        "bad = [m for m in sys.modules if m.split('.')[0] == 'tensorflow' "
+        "or m.startswith(('memsgd.capture', 'memsgd.sde', 'memsgd.cli'))]; "
+        "print(bad); sys.exit(bool(bad))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 # Methods reported under "hurst_methods", in this order; "dfa2" is DFA of
 # order 2.
-OTHER_METHODS = {
+OTHER_METHODS: dict[str, dict] = {
     "local_whittle": {"method": "local_whittle"},
     "gph": {"method": "gph"},
     "rs": {"method": "rs"},

@@ -65,7 +65,8 @@ def check_choice(name: str, value, choices) -> None:
 
 def check_open_unit(name: str, value: float) -> None:
     """Raises ``ValueError`` unless ``0 < value < 1``."""
-    if not (np.isscalar(value) and 0.0 < float(value) < 1.0):
+    ok = isinstance(value, (int, float, np.integer, np.floating))
+    if not (ok and 0.0 < float(value) < 1.0):
         raise ValueError(f"`{name}` must be in (0, 1). Received: {name}={value!r}")
 
 
