@@ -98,6 +98,8 @@ def test_constant_column_gives_null_not_crash():
     out = json.loads(json.dumps(ms.analyze(x).to_dict(), allow_nan=False))
     assert out["hurst"]["estimate"][2] is None
     assert out["hurst"]["estimate"][0] is not None
+    assert out["stable"]["alpha"][2] is None
+    assert out["marginal_verdict"]["neither"] >= 1
 
 
 def test_failed_block_has_error_sibling(monkeypatch):

@@ -102,7 +102,8 @@ def analyze(
         seed: seed of the bootstrap null of the stable goodness-of-fit test
             and of the Monte-Carlo quantiles in the QQ block.
         hurst_method: the headline Hurst estimator (``"whittle"``).
-        kind: ``"noise"`` or ``"path"``.
+        kind: ``"noise"`` or ``"path"`` (a path is differenced once and every
+            block sees the noise).
         fdr: Benjamini-Hochberg rate of the normality battery.
         stable_method: ``"koutrouvelis"`` or ``"mcculloch"`` (not ``"mle"``:
             too slow for thousands of series).
@@ -198,7 +199,11 @@ def analyze(
     try:
         if g_res is None or fit is None:
             raise ValueError("needs the normality battery and the stable fit")
-        verdict = stable.marginal_verdict(arr, g_res.rejected_any, fit, seed=seed)
+        # A series without a normality test (constant) is not "gaussian".
+        untested = ~np.isfinite(g_res.combined_pvalue)
+        verdict = stable.marginal_verdict(
+            arr, g_res.rejected_any | untested, fit, seed=seed
+        )
         blocks["marginal_verdict"] = dict(verdict.counts)
     except _ERRORS as err:
         blocks["marginal_verdict"] = _failed(dict.fromkeys(stable.VERDICTS), err)
