@@ -187,7 +187,7 @@ def test_sliding_hurst_follows_a_change():
 
 
 def test_result_is_json_safe_and_one_dimensional_input_works():
-    res = ms.hurst(fgn(128, 0.5, 1, seed=0)[:, 0], "dfa", order=2)
+    res = ms.hurst(fgn(256, 0.5, 1, seed=0)[:, 0], "dfa", order=2)
     assert res.estimate.shape == (1,)
     out = json.loads(json.dumps(res.to_dict()))
     assert set(out) >= {"estimate", "stderr", "ci_low", "ci_high", "method", "kind"}
@@ -203,6 +203,8 @@ def test_result_is_json_safe_and_one_dimensional_input_works():
         ({"x": np.ones((100, 2)), "kind": "increments"}, "`kind` must be one of"),
         ({"x": np.ones((100, 2)), "method": "dfa", "order": 3}, "`order`"),
         ({"x": np.ones((100, 2)), "confidence": 1.5}, "`confidence`"),
+        ({"x": np.ones((60, 2)), "method": "rs"}, "at least 64 time steps"),
+        ({"x": np.ones((150, 2)), "method": "dfa", "order": 2}, "at least 160"),
     ],
 )
 def test_bad_input_names_the_argument(kwargs, match):

@@ -59,6 +59,8 @@ CLASSES = ("anti-persistent", "uncorrelated", "persistent")
 # (checked against a scalar optimiser in the tests).
 _GRID = np.linspace(0.005, 0.995, 100)
 _MIN_STEPS = 32
+# Fewest steps for a regression over at least two octaves of scales.
+_MIN_BY_METHOD = {"rs": 64, "dfa": 80, "aggvar": 100}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,13 +140,16 @@ def hurst(
         A :class:`HurstResult`.
 
     Raises:
-        ValueError: on a bad argument or too short series.
+        ValueError: on a bad argument or too short series (32 steps for the
+            spectral methods, 64 for ``"rs"``, 80 per DFA order, 100 for
+            ``"aggvar"``).
     """
     check_choice("method", method, METHODS)
     check_open_unit("confidence", confidence)
-    arr = as_series(x, kind=kind, min_length=_MIN_STEPS)
     if method == "dfa":
         check_int("order", order, 1, 2)
+    needed = _MIN_BY_METHOD.get(method, _MIN_STEPS) * (order if method == "dfa" else 1)
+    arr = as_series(x, kind=kind, min_length=needed)
     if bandwidth is not None and not 0.0 < bandwidth < 1.0:
         raise ValueError(
             f"`bandwidth` must be in (0, 1). Received: bandwidth={bandwidth!r}"
