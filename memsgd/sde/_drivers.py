@@ -4,9 +4,10 @@ Each driver draws the increments L_{t+dt} - L_t of one Euler-Maruyama step:
 
 - ``BrownianDriver``: dt^(1/2) N(0, 1) (TFP's ``Normal``).
 - ``LevyDriver(alpha, beta)``: the Levy process with L_1 ~ S1(alpha, beta, 1, 0)
-  has L_dt ~ S1(alpha, beta, dt^(1/alpha), 0) exactly, for every alpha
-  (for alpha = 1 the S1 scale is dt and no shift appears; Samorodnitsky &
-  Taqqu 1994, Property 1.2.3 applied to the characteristic exponent t psi(u)).
+  has L_dt ~ S1(alpha, beta, dt^(1/alpha), 0) exactly (characteristic
+  exponent dt psi(u)). In terms of X ~ S1(alpha, beta, 1, 0) that is
+  dt^(1/alpha) X, plus (2/pi) beta dt log(dt) when alpha = 1
+  (Samorodnitsky & Taqqu 1994, Property 1.2.3).
 - ``FractionalDriver(hurst)``: increments of fractional Brownian motion on a
   grid of step dt are dt^H times unit fractional Gaussian noise
   (self-similarity), and must be drawn jointly over the whole horizon.
@@ -15,6 +16,7 @@ Each driver draws the increments L_{t+dt} - L_t of one Euler-Maruyama step:
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import tensorflow as tf
 import tensorflow_probability as tfp
@@ -46,6 +48,10 @@ class BrownianDriver:
     def increment_scale(self, dt: float) -> float:
         """Factor that turns a unit-time increment into one of length dt."""
         return dt**0.5
+
+    def increment_shift(self, dt: float) -> float:
+        """Added to the scaled increment (nonzero only for alpha = 1 skewed)."""
+        return 0.0
 
     def unit_increments(self, shape, seed, dtype=tf.float32):
         """Unit-time increments of the given shape (time first)."""
@@ -88,6 +94,12 @@ class LevyDriver:
     def increment_scale(self, dt: float) -> float:
         """dt^(1/alpha): L_dt ~ S1(alpha, beta, dt^(1/alpha), 0)."""
         return dt ** (1.0 / self.alpha)
+
+    def increment_shift(self, dt: float) -> float:
+        """(2/pi) beta dt log(dt) at alpha = 1, else 0 (S1 scaling rule)."""
+        if self.alpha == 1.0:
+            return 2.0 / math.pi * self.beta * dt * math.log(dt)
+        return 0.0
 
     def unit_increments(self, shape, seed, dtype=tf.float32):
         """Draws S1(alpha, beta, 1, 0) increments of the given shape."""
@@ -133,6 +145,10 @@ class FractionalDriver:
     def increment_scale(self, dt: float) -> float:
         """dt^H, by self-similarity of fBM."""
         return dt**self.hurst
+
+    def increment_shift(self, dt: float) -> float:
+        """No shift: fGn has mean zero."""
+        return 0.0
 
     def unit_increments(self, shape, seed, dtype=tf.float32):
         """Unit-step fGn, jointly over the leading (time) axis of ``shape``."""

@@ -3,10 +3,11 @@
 One step (Kloeden & Platen 1992, "Numerical Solution of Stochastic
 Differential Equations", sec. 9.1; for Levy drivers Janicki & Weron 1994):
 
-    X_{k+1} = X_k + b(X_k, t_k) dt + sigma * s(dt) * xi_k,
+    X_{k+1} = X_k + b(X_k, t_k) dt + sigma * (s(dt) * xi_k + m(dt)),
 
 with xi_k unit-time increments of the driver and s(dt) = dt^(1/2) (Brownian),
-dt^(1/alpha) (alpha-stable), dt^H (fractional).
+dt^(1/alpha) (alpha-stable), dt^H (fractional); m(dt) = (2/pi) beta dt log dt
+for alpha = 1 stable noise in S1, else 0.
 
 Memory: the state is (paths, dims). Noise is drawn in blocks of at most
 ``max_block`` numbers. Brownian and Levy increments are independent in time,
@@ -204,6 +205,7 @@ def euler_maruyama(
 
     num_records = num_steps // record_every if record_every else 0
     scale = tf.constant(sigma * driver.increment_scale(dt), dtype)
+    shift = tf.constant(sigma * driver.increment_shift(dt), dtype)
     sigma_t = tf.constant(sigma, dtype)
     integrate = _integrator(drift, exit_fn, record_every, num_records, jit_compile)
     seed = samplers.sanitize_seed(seed, salt="euler_maruyama")
@@ -235,7 +237,7 @@ def euler_maruyama(
                 x,
                 exit_step,
                 rec,
-                noise * (sigma_t if increments is not None else scale),
+                noise * sigma_t if increments is not None else noise * scale + shift,
                 tf.constant(step0),
                 tf.constant(dt, dtype),
             )
