@@ -682,6 +682,98 @@ def test_each_gap_alone_keeps_the_table(change):
     assert len(text.splitlines()) == len(rows) + 2
 
 
+_MUTATIONS = ("delete", None, "garbage", float("nan"), [], {}, -1.0, [None, None])
+
+
+def _key_paths(tree, prefix=()):
+    """Every path of dict keys in ``tree`` (list items are not entered)."""
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            yield (*prefix, key)
+            yield from _key_paths(value, (*prefix, key))
+
+
+def _mutate(summary, path, mutation):
+    node = summary
+    for key in path[:-1]:
+        node = node[key]
+    if mutation == "delete":
+        del node[path[-1]]
+    else:
+        node[path[-1]] = copy.deepcopy(mutation)
+
+
+def _draw_every_figure(summary):
+    """Each drawing function directly, bypassing draw_all's safety net."""
+    report.summary_table(summary)
+    ctx = _figures._Context(summary)
+    for name in report.FIGURE_NAMES:
+        ctx.figure = name
+        _figures._DRAW[name](ctx)
+
+
+# Cases the random search below once found (each crashed a figure).
+_FOUND = [
+    [
+        (
+            "architectures",
+            "mlp",
+            "protocols",
+            "in_training",
+            "stats",
+            "hurst",
+            "ci_high",
+        ),
+        [],
+    ],
+    [("architectures", "mlp", "protocols", "in_training", "stats", "acf", "q90"), []],
+    [
+        ("architectures", "mlp", "protocols", "in_training", "stats", "qq", "coords"),
+        -1.0,
+    ],
+]
+
+
+@pytest.mark.parametrize(("path", "mutation"), _FOUND)
+def test_damaged_sections_found_by_search(path, mutation):
+    s = _small(archs={"mlp": 0.4}, num_series=12)
+    _mutate(s, path, mutation)
+    _draw_every_figure(s)
+
+
+def _random_damage(seed: int, trials: int) -> None:
+    base = _small(archs={"mlp": 0.4}, num_series=12)
+    paths = list(_key_paths(base))
+    rng = np.random.default_rng(seed)
+    for _ in range(trials):
+        s = copy.deepcopy(base)
+        done = []
+        for _ in range(3):
+            path = paths[rng.integers(len(paths))]
+            mutation = _MUTATIONS[rng.integers(len(_MUTATIONS))]
+            try:
+                _mutate(s, path, mutation)
+            except (KeyError, TypeError):
+                continue  # an earlier mutation removed the parent
+            done.append((path, mutation))
+        try:
+            _draw_every_figure(s)
+        except Exception as exc:  # report which damage broke what
+            pytest.fail(f"{type(exc).__name__}: {exc} after {done}")
+
+
+def test_randomly_damaged_summaries_draw():
+    # Three random deletions / nulls / wrong types per summary; a figure
+    # function that trusts a shape or a type raises here. Seeded, so a
+    # failure reproduces; the slow test below searches wider.
+    _random_damage(seed=2024, trials=15)
+
+
+@pytest.mark.slow
+def test_randomly_damaged_summaries_draw_wide():
+    _random_damage(seed=7, trials=150)
+
+
 def test_null_sections_blank_their_table_cells():
     s = _small()
     _null_hurst(s)

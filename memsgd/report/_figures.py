@@ -168,6 +168,16 @@ def _grid(fig: Figure, n: int, ncols: int, **kwargs):
     return list(axes[:n])
 
 
+def _list(value) -> list:
+    """``value`` if it is a list (or tuple), else an empty list."""
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def _same_shape(reference: np.ndarray, *arrays: np.ndarray | None) -> bool:
+    """Whether every array is present and shaped like ``reference``."""
+    return all(a is not None and a.shape == reference.shape for a in arrays)
+
+
 def _empty(ax, text: str) -> None:
     ax.set_axis_off()
     ax.text(
@@ -206,7 +216,7 @@ def _hurst_distribution(ctx: _Context) -> Figure | None:
             ax.hist(values, bins=bins, color=color, alpha=0.3, lw=0)
             low = S.array(S.get(hurst, "ci_low"))
             high = S.array(S.get(hurst, "ci_high"))
-            if low is not None and high is not None and low.shape == estimate.shape:
+            if _same_shape(estimate, low, high):
                 with np.errstate(invalid="ignore"):
                     excludes = ((high < 0.5) | (low > 0.5))[keep]
                 ax.hist(values[excludes], bins=bins, color=color, lw=0)
@@ -348,7 +358,7 @@ def _acf(ctx: _Context) -> Figure | None:
             keep = lags > 0
             q10, q90 = S.array(S.get(acf, "q10")), S.array(S.get(acf, "q90"))
             filled = kind == S.IN_TRAINING
-            if q10 is not None and q90 is not None and q10.shape == lags.shape:
+            if _same_shape(lags, q10, q90):
                 ax.fill_between(
                     lags[keep],
                     q10[keep],
@@ -405,25 +415,23 @@ def _qq(ctx: _Context) -> Figure | None:
     panels = []
     for group in ctx.primary_groups():
         qq = ctx.value(group, "stats", "qq")
-        if qq is None:
+        if not isinstance(qq, Mapping):
             continue
-        coords = qq.get("coords") or []
-        sample = qq.get("sample") or []
-        gauss = qq.get("gaussian") or []
-        stable = qq.get("stable") or []
+        coords, sample, gauss, stable = (
+            _list(qq.get(key)) for key in ("coords", "sample", "gaussian", "stable")
+        )
         alpha = S.array(S.get(group.stats, "stable", "alpha"))
+        probabilities = S.array(qq.get("probabilities"))
         for i, coord in enumerate(coords[:3]):
-            try:
-                arrays = [S.array(a[i]) for a in (sample, gauss, stable)]
-            except IndexError:
-                ctx.note(f"{group.label}: QQ lists shorter than 'coords'")
-                break
-            if arrays[0] is None:
+            arrays = [
+                S.array(a[i]) if i < len(a) else None for a in (sample, gauss, stable)
+            ]
+            if arrays[0] is None or arrays[0].ndim != 1:
+                ctx.note(f"{group.label}: no sample quantiles for coordinate {coord}")
                 continue
             a = None
             if alpha is not None and isinstance(coord, int) and 0 <= coord < alpha.size:
                 a = S.number(alpha[coord])
-            probabilities = S.array(qq.get("probabilities"))
             panels.append((group, coord, a, probabilities, *arrays))
     if not panels:
         ctx.note("no QQ data in the summary")
@@ -793,7 +801,7 @@ def _escape_panel(ctx, ax, key, sweep, values, mean) -> None:
     censored = S.array(S.get(sweep, "censored_fraction"))
     order = np.argsort(values)
     x, y = values[order], mean[order]
-    if low is not None and high is not None and low.shape == values.shape:
+    if _same_shape(values, low, high):
         yerr = np.vstack([y - low[order], high[order] - y]).clip(min=0)
         ax.errorbar(x, y, yerr=yerr, color=color, lw=1.2, capsize=2, ms=0)
     ax.plot(x, y, color=color, lw=1.2)
