@@ -22,6 +22,7 @@ from memsgd.sde._escape import (
     mfpt_exact,
 )
 from memsgd.sde._fgn import FractionalGaussianNoise, fgn_autocovariance
+from memsgd.sde._fit import DriverComparison, fit_drivers
 from memsgd.sde._potentials import (
     DoubleWell,
     Potential,
@@ -36,6 +37,7 @@ __all__ = [
     "DRIVER_NAMES",
     "BrownianDriver",
     "DoubleWell",
+    "DriverComparison",
     "EscapeSweep",
     "FirstPassage",
     "FractionalDriver",
@@ -50,6 +52,7 @@ __all__ = [
     "euler_maruyama",
     "fgn_autocovariance",
     "first_passage",
+    "fit_drivers",
     "fractional_effective_time",
     "kaplan_meier",
     "kramers_time",
