@@ -26,7 +26,7 @@ import pytest
 from matplotlib import image as mpimg
 
 from memsgd import report
-from memsgd.report import _figures, _table
+from memsgd.report import _figures, _html, _table
 
 ARCHS = {"mlp": 0.42, "lenet": 0.46, "resnet20": 0.37}  # H of the fixture
 PROTOCOLS = ("in_training", "frozen/epoch_003")
@@ -704,8 +704,14 @@ def _mutate(summary, path, mutation):
 
 
 def _draw_every_figure(summary):
-    """Each drawing function directly, bypassing draw_all's safety net."""
-    report.summary_table(summary)
+    """Each drawing function directly, bypassing draw_all's safety net,
+    and every part of the page that reads the summary."""
+    rows = report.summary_table(summary)
+    report.format_table(rows)
+    _html._header(summary)
+    _html._findings(summary)
+    _html._training_table(summary, report.arch_colors(summary["architectures"]))
+    _html.table_block(rows, report.arch_colors(summary["architectures"]))
     ctx = _figures._Context(summary)
     for name in report.FIGURE_NAMES:
         ctx.figure = name
@@ -743,7 +749,8 @@ def test_damaged_sections_found_by_search(path, mutation):
 
 def _random_damage(seed: int, trials: int) -> None:
     base = _small(archs={"mlp": 0.4}, num_series=12)
-    paths = list(_key_paths(base))
+    # "architectures" itself is validated (a bad one raises by design).
+    paths = [p for p in _key_paths(base) if p != ("architectures",)]
     rng = np.random.default_rng(seed)
     for _ in range(trials):
         s = copy.deepcopy(base)

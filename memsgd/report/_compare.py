@@ -282,7 +282,8 @@ def write_comparison(summaries: Mapping[str, Mapping], out_dir) -> pathlib.Path:
 
     findings = []
     for run, summary in summaries.items():
-        for sentence in summary.get("findings") or []:
+        sentences = summary.get("findings")
+        for sentence in sentences if isinstance(sentences, list) else []:
             if isinstance(sentence, str):
                 findings.append(
                     f"<li><b>{_html.esc(run)}</b>: {_html.esc(sentence)}</li>"

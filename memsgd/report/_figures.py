@@ -168,6 +168,11 @@ def _grid(fig: Figure, n: int, ncols: int, **kwargs):
     return list(axes[:n])
 
 
+def _text(value) -> str | None:
+    """``value`` if it is a string, else ``None``."""
+    return value if isinstance(value, str) else None
+
+
 def _list(value) -> list:
     """``value`` if it is a list (or tuple), else an empty list."""
     return list(value) if isinstance(value, list | tuple) else []
@@ -748,8 +753,8 @@ _FITTED = {
 
 def _escape(ctx: _Context) -> Figure | None:
     escape, reason = S.lookup(ctx.summary, "escape")
-    if reason:
-        ctx.note(f"no escape sweep: {reason}")
+    if reason or not isinstance(escape, Mapping):
+        ctx.note(f"no escape sweep: {reason or 'escape is not a dict'}")
         return None
     sweeps = []
     for key, sweep in escape.items():
@@ -794,7 +799,8 @@ def _escape(ctx: _Context) -> Figure | None:
 
 
 def _escape_panel(ctx, ax, key, sweep, values, mean) -> None:
-    driver = S.get(sweep, "driver")
+    driver = _text(S.get(sweep, "driver"))
+    param = _text(S.get(sweep, "parameter")) or key
     color = st.driver_color(driver)
     low = S.array(S.get(sweep, "ci_low"))
     high = S.array(S.get(sweep, "ci_high"))
@@ -825,7 +831,9 @@ def _escape_panel(ctx, ax, key, sweep, values, mean) -> None:
             color=st.MUTED,
         )
     horizon = S.number(S.get(sweep, "horizon"))
-    top = np.nanmax(high) if high is not None and high.size else np.nanmax(y)
+    reach = np.concatenate([y, high if _same_shape(values, high) else []])
+    reach = reach[np.isfinite(reach)]
+    top = float(reach.max()) if reach.size else np.nan
     # The horizon caps every censored path; drawn only when it is near the
     # data, where it explains why the curve flattens.
     if horizon is not None and np.isfinite(top) and horizon <= 10 * top:
@@ -849,8 +857,7 @@ def _escape_panel(ctx, ax, key, sweep, values, mean) -> None:
     # (Kramers), so they are read on a log axis whenever they can be.
     if positive.size and positive.min() > 0 and positive.max() / positive.min() > 3:
         _log_axis(ax, positive)
-    _fitted_marks(ctx, ax, S.get(sweep, "parameter") or key, x)
-    param = S.get(sweep, "parameter") or key
+    _fitted_marks(ctx, ax, param, x)
     ax.set_xlabel(_SWEEP_LABELS.get(param, str(param)))
     potential = S.get(sweep, "potential")
     title = st.driver_label(driver) if isinstance(driver, str) else key

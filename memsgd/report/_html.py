@@ -241,9 +241,10 @@ def _header(summary: Mapping) -> list[str]:
     name = S.get(dataset, "name") or "unknown dataset"
     archs = ", ".join(S.architectures(summary)) or "none"
     bits = [f"dataset {name}"]
-    if S.get(dataset, "num_train"):
-        bits[-1] += f" ({dataset['num_train']:,} train / "
-        bits[-1] += f"{dataset.get('num_test', 0):,} test)"
+    num_train = S.number(S.get(dataset, "num_train"))
+    num_test = S.number(S.get(dataset, "num_test"))
+    if num_train is not None and num_test is not None:
+        bits[-1] += f" ({int(num_train):,} train / {int(num_test):,} test)"
     bits.append(f"architectures: {archs}")
     if summary.get("created"):
         bits.append(f"created {summary['created']}")
@@ -266,7 +267,9 @@ def _header(summary: Mapping) -> list[str]:
 
 def _findings(summary: Mapping) -> list[str]:
     findings, reason = S.lookup(summary, "findings")
-    sentences = [f for f in findings or [] if isinstance(f, str) and f.strip()]
+    if not isinstance(findings, list):
+        findings = []
+    sentences = [f for f in findings if isinstance(f, str) and f.strip()]
     if not sentences:
         why = reason or "'findings' is empty"
         return [

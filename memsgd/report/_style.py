@@ -87,11 +87,13 @@ def arch_colors(names: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def driver_color(name: str) -> str:
-    return DRIVER_COLORS.get(name, MUTED)
+def driver_color(name) -> str:
+    return DRIVER_COLORS.get(name, MUTED) if isinstance(name, str) else MUTED
 
 
-def driver_label(name: str) -> str:
+def driver_label(name) -> str:
+    if not isinstance(name, str):
+        return "driver"
     return DRIVER_LABELS.get(name, name)
 
 
