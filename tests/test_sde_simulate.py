@@ -228,3 +228,17 @@ def test_bad_input_is_named(kwargs, message):
     args.update(kwargs)
     with pytest.raises((ValueError, TypeError), match=message):
         sde.euler_maruyama(sde.quadratic(), args.pop("driver"), args.pop("x0"), **args)
+
+
+def test_tamed_scheme_keeps_levy_paths_finite_where_euler_explodes():
+    # Large alpha-stable jumps into the quartic wall of the double well make
+    # plain Euler overshoot (|b| dt >> 1) and blow up to inf/NaN; the tamed
+    # step b dt / (1 + dt |b|) (Hutzenthaler, Jentzen & Kloeden 2012) stays
+    # finite. The Euler run is the negative control showing the problem.
+    potential = sde.double_well()
+    kwargs = {"sigma": 0.5, "seed": 1}
+    args = (potential, sde.LevyDriver(1.5), potential.start, 0.01, 2000, 2000)
+    euler = sde.euler_maruyama(*args, scheme="euler", **kwargs).final
+    tamed = sde.euler_maruyama(*args, scheme="tamed", **kwargs).final
+    assert not np.isfinite(euler).all()
+    assert np.isfinite(tamed).all()

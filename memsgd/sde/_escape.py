@@ -173,7 +173,10 @@ def first_passage(
       seed: seed of the run.
       x0: start (default: the potential's ``start``).
       exit_fn: TF callable x -> bool per path (default: ``potential.exited``).
-      **kwargs: passed to ``euler_maruyama``.
+      **kwargs: passed to ``euler_maruyama``. Unless given, ``scheme`` is
+        "tamed" for alpha-stable drivers (a large jump into a quartic wall
+        makes plain Euler overshoot across the barrier, a spurious escape)
+        and "euler" otherwise.
 
     Returns:
       A ``FirstPassage``.
@@ -182,6 +185,9 @@ def first_passage(
         x0 = potential.start
     if exit_fn is None:
         exit_fn = potential.exited
+    if "scheme" not in kwargs:
+        is_levy = getattr(driver, "name", driver) == "levy"
+        kwargs["scheme"] = "tamed" if is_levy else "euler"
     result = euler_maruyama(
         potential,
         driver,
