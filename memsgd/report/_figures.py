@@ -80,9 +80,9 @@ FIGURES: tuple[FigureInfo, ...] = (
     FigureInfo(
         "drivers",
         "Dynamics: which SDE driver reproduces the SGN?",
-        "Score and its two parts for each fitted driver. The starred bar is "
-        "the best driver; the percentage is the share of bootstrap resamples "
-        "in which it stays best.",
+        "Score and its two parts for each fitted driver (lower is closer to "
+        "the SGN). The starred bar is the best driver; the percentage is the "
+        "share of bootstrap resamples in which it stays best.",
     ),
     FigureInfo(
         "escape",
@@ -659,7 +659,7 @@ def _drivers(ctx: _Context) -> Figure | None:
     width = 0.8 / len(names)
     num_archs = max(len(found) for _, found in rows)
     fig = st.new_figure(
-        max(5.6, 3 * (0.9 + 0.45 * num_archs) + 0.6), 2.3 * len(rows) + 0.5
+        max(6.6, 3 * (0.9 + 0.45 * num_archs) + 0.6), 2.3 * len(rows) + 0.5
     )
     axes = fig.subplots(len(rows), len(_METRICS), squeeze=False)
     for r, (kind, found) in enumerate(rows):
@@ -720,7 +720,7 @@ def _drivers(ctx: _Context) -> Figure | None:
             if c == 0:
                 ax.set_title(f"{st.protocol_label(kind)}: {label}")
             elif r == 0:
-                ax.set_title(f"{label} (lower is closer)")
+                ax.set_title(label)
     handles = [Patch(color=st.driver_color(n), label=st.driver_label(n)) for n in names]
     handles.append(
         Line2D(
@@ -821,12 +821,12 @@ def _escape_panel(ctx, ax, key, sweep, values, mean) -> None:
     ax.plot(x[hollow], y[hollow], "o", color=color, mfc="white", ms=5, mew=1.2)
     for xi, yi, ci in zip(x[hollow], y[hollow], cens[hollow]):
         ax.annotate(
-            f"{ci:.0%} censored",
+            f"{ci:.0%}",
             (xi, yi),
-            xytext=(-4 if xi > x.mean() else 4, 5),
+            xytext=(4, -3),
             textcoords="offset points",
-            ha="right" if xi > x.mean() else "left",
-            va="bottom",
+            ha="left",
+            va="top",
             fontsize=6.5,
             color=st.MUTED,
         )

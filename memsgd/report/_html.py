@@ -236,6 +236,22 @@ def _driver_caption(summary: Mapping) -> str:
     return ""
 
 
+def _escape_caption(summary: Mapping) -> str:
+    """The theory curves' names and sources, as the summary gives them."""
+    escape = S.get(summary, "escape")
+    if not isinstance(escape, Mapping):
+        return ""
+    theories = []
+    for sweep in escape.values():
+        name = S.get(sweep, "theory", "name")
+        source = S.get(sweep, "theory", "source")
+        if isinstance(name, str) and name:
+            text = f"{name} ({source})" if isinstance(source, str) else name
+            if text not in theories:
+                theories.append(text)
+    return f"Theory: {'; '.join(theories)}." if theories else ""
+
+
 def _header(summary: Mapping) -> list[str]:
     dataset = S.get(summary, "dataset")
     name = S.get(dataset, "name") or "unknown dataset"
@@ -327,7 +343,10 @@ def write_report(summary: Mapping, out_dir) -> pathlib.Path:
 
     body += ['<section id="figures">', "<h2>Figures</h2>"]
     for info in _figures.FIGURES:
-        extra = _driver_caption(summary) if info.name == "drivers" else ""
+        extra = {
+            "drivers": _driver_caption,
+            "escape": _escape_caption,
+        }.get(info.name, lambda _: "")(summary)
         body.append(
             figure_block(info, paths.get(info.name), notes.get(info.name, []), extra)
         )
