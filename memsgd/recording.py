@@ -155,12 +155,16 @@ def check_writable(path) -> pathlib.Path:
             f"`path` must be in an existing folder; {parent} does not exist. "
             f"Received: path={path}"
         )
-    if path.exists():
-        ok = os.access(path, os.W_OK)
-    else:
-        ok = os.access(parent, os.W_OK | os.X_OK)
-    if not ok:
-        raise PermissionError(f"cannot write the recording to {path}")
+    existed = path.exists()
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as exc:
+        raise PermissionError(
+            f"cannot write the recording to {path}: {exc.strerror}"
+        ) from None
+    if not existed:
+        path.unlink()
     return path
 
 

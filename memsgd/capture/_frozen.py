@@ -55,21 +55,9 @@ def minibatch_indices(
 
 
 def _batch_gradient(model, loss, xb, yb, training, loss_scale):
-    tv = [_graph.as_tensor(v) for v in model.trainable_variables]
-    ntv = [_graph.as_tensor(v) for v in model.non_trainable_variables]
-    with tf.GradientTape() as tape:
-        tape.watch(tv)
-        pred, _, losses = model.stateless_call(
-            tv, ntv, xb, training=training, return_losses=True
-        )
-        value = tf.reduce_mean(_graph.per_sample_loss(loss, yb, pred))
-        if losses:
-            value = value + tf.add_n([tf.cast(r, "float32") for r in losses])
-        scaled = value * loss_scale if loss_scale else value
-    grads = _graph.flatten_grads(tape.gradient(scaled, tv), model.trainable_variables)
-    if loss_scale:
-        grads = [g / loss_scale for g in grads]
-    return grads, value
+    return _graph.model_gradient(
+        model, loss, xb, yb, training, loss_scale, denominator=tf.shape(xb)[0]
+    )
 
 
 def record_frozen(

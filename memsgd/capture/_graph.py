@@ -93,6 +93,42 @@ def sgn_norms(grads, full):
     return tf.stack([tf.norm(tf.reshape(g - f, [-1])) for g, f in zip(grads, full)])
 
 
+def model_gradient(
+    model, loss, x, y, training, loss_scale, denominator, reg_weight=1.0
+):
+    """Gradient of sum_i l_i / denominator + reg_weight * R at the weights.
+
+    Returns (grads in ``model.trainable_variables`` order, that value). A
+    model with non-trainable state (batch-norm statistics, dropout seeds)
+    is called through ``stateless_call``, so that state is left unchanged;
+    a model without any is called directly, which is faster.
+    """
+    stateless = bool(model.non_trainable_variables)
+    if stateless:
+        tv = [as_tensor(v) for v in model.trainable_variables]
+        ntv = [as_tensor(v) for v in model.non_trainable_variables]
+    with tf.GradientTape() as tape:
+        if stateless:
+            tape.watch(tv)
+            pred, _, losses = model.stateless_call(
+                tv, ntv, x, training=training, return_losses=True
+            )
+        else:
+            pred = model(x, training=training)
+            losses = model.losses
+        value = tf.reduce_sum(per_sample_loss(loss, y, pred)) / tf.cast(
+            denominator, "float32"
+        )
+        if losses:
+            value += reg_weight * tf.add_n([tf.cast(r, "float32") for r in losses])
+        scaled = value * loss_scale if loss_scale else value
+    target = tv if stateless else model.trainable_variables
+    grads = flatten_grads(tape.gradient(scaled, target), model.trainable_variables)
+    if loss_scale:
+        grads = [g / loss_scale for g in grads]
+    return grads, value
+
+
 class FullGradient:
     """The full-batch gradient of a model at its current weights, in-graph.
 
@@ -126,26 +162,17 @@ class FullGradient:
         self.loss_scale = loss_scale
 
     def _chunk(self, start, size, variables, order):
-        model = self.model
-        scale = self.loss_scale
         idx = start + tf.range(size)
-        xc = tf.gather(self.x, idx)
-        yc = tf.gather(self.y, idx)
-        tv = [as_tensor(v) for v in model.trainable_variables]
-        ntv = [as_tensor(v) for v in model.non_trainable_variables]
-        with tf.GradientTape() as tape:
-            tape.watch(tv)
-            pred, _, losses = model.stateless_call(
-                tv, ntv, xc, training=self.training, return_losses=True
-            )
-            data = tf.reduce_sum(per_sample_loss(self.loss, yc, pred)) / self.n
-            reg = tf.add_n([tf.cast(r, "float32") for r in losses]) if losses else 0.0
-            total = data + reg * (size / self.n)
-            scaled = total * scale if scale else total
-        grads = tape.gradient(scaled, tv)
-        grads = flatten_grads(grads, model.trainable_variables)
-        if scale:
-            grads = [g / scale for g in grads]
+        grads, total = model_gradient(
+            self.model,
+            self.loss,
+            tf.gather(self.x, idx),
+            tf.gather(self.y, idx),
+            self.training,
+            self.loss_scale,
+            denominator=self.n,
+            reg_weight=size / self.n,
+        )
         return [grads[i] for i in order], total
 
     def __call__(self, variables):
