@@ -198,9 +198,16 @@ def test_potential_drift_by_gradient_tape_matches_closed_form():
         def energy(self, x):
             return sde.double_well().energy(x)
 
-    x = tf.constant(np.linspace(-1.5, 2.0, 41)[:, None])
+    grid = np.linspace(-1.5, 2.0, 41)
+    x = tf.constant(np.stack([grid, grid[::-1]], axis=1))  # second coord idle
     np.testing.assert_allclose(
         TapeOnly().drift(x).numpy(), sde.double_well().drift(x).numpy(), rtol=1e-12
+    )
+    # Closed form at the sharp minimum's side: -U'(x) = (4h/w^2) x (1 - x^2/w^2).
+    expected = 4 * 0.25 / 0.25 * grid * (1 - grid**2 / 0.25)
+    left = grid < 0
+    np.testing.assert_allclose(
+        sde.double_well().drift(x).numpy()[left, 0], expected[left], rtol=1e-12
     )
 
 

@@ -23,7 +23,7 @@ import tensorflow_probability as tfp
 
 from memsgd.sde import _validate
 from memsgd.sde._fgn import FractionalGaussianNoise
-from memsgd.sde._stable import StableDistribution, standard_stable
+from memsgd.sde._stable import StableDistribution, standard_stable_branch
 
 tfd = tfp.distributions
 
@@ -61,10 +61,12 @@ class BrownianDriver:
         """Driver parameters as a tuple of floats (tensor inputs when compiled)."""
         return ()
 
+    branch = None
+
     @staticmethod
-    def block_sampler(shape, seed, params, dtype):
+    def block_sampler(shape, seed, params, dtype, branch=None):
         """A block of N(0, 1) unit increments (TFP's ``Normal``)."""
-        del params
+        del params, branch
         return tfd.Normal(tf.zeros([], dtype), 1.0).sample(shape, seed=seed)
 
     def to_dict(self) -> dict:
@@ -112,15 +114,22 @@ class LevyDriver:
         """Driver parameters as a tuple of floats (tensor inputs when compiled)."""
         return (self.alpha, self.beta)
 
+    @property
+    def branch(self) -> str:
+        """Which Chambers-Mallows-Stuck branch the sampler needs."""
+        if self.alpha == 1.0:
+            return "one"
+        return "symmetric" if self.beta == 0.0 else "general"
+
     @staticmethod
-    def block_sampler(shape, seed, params, dtype):
+    def block_sampler(shape, seed, params, dtype, branch="general"):
         """A block of S1(alpha, beta, 1, 0) increments (Chambers-Mallows-Stuck)."""
         alpha, beta = params
         tiny = 1e-7 if dtype == tf.float32 else 1e-15
         u = tf.random.stateless_uniform(
             [2, *shape], seed, minval=tiny, maxval=1.0 - tiny, dtype=dtype
         )
-        return standard_stable(alpha, beta, u[0], -tf.math.log(u[1]))
+        return standard_stable_branch(alpha, beta, u[0], -tf.math.log(u[1]), branch)
 
     def to_dict(self) -> dict:
         """JSON-safe parameters."""

@@ -30,7 +30,9 @@ class Potential:
 
     def energy(self, x):
         """U(x) per path, shape (paths,)."""
-        raise NotImplementedError  # abstract hook
+        raise NotImplementedError(
+            f"{type(self).__name__} must define energy(x) -> U per path"
+        )
 
     def __call__(self, x):
         return self.energy(x)
@@ -84,12 +86,21 @@ class DoubleWell(Potential):
         return depth * (tf.square(1.0 - tf.square(x0 / width)) - 1.0)
 
     def drift(self, x, t=None):
-        """-U'(x) = (4 h / w^2) x (1 - x^2 / w^2), closed form, side-wise."""
+        """-U'(x) = (4 h / w^2) x (1 - x^2 / w^2), closed form, side-wise.
+
+        U depends on the first coordinate only; other coordinates get 0.
+        """
         del t
-        left = x < 0
+        first = x[..., :1]
+        left = first < 0
         width = tf.cast(tf.where(left, self.sharp_width, self.flat_width), x.dtype)
         depth = tf.cast(tf.where(left, self.sharp_depth, self.flat_depth), x.dtype)
-        return 4.0 * depth / tf.square(width) * x * (1.0 - tf.square(x / width))
+        drift = (
+            4.0 * depth / tf.square(width) * first * (1.0 - tf.square(first / width))
+        )
+        if x.shape[-1] == 1:
+            return drift
+        return tf.concat([drift, tf.zeros_like(x[..., 1:])], axis=-1)
 
     @property
     def start(self) -> float:

@@ -239,9 +239,9 @@ def euler_maruyama(
                     [steps, path_chunk, dims], block_seed, dtype
                 )
             else:
-                noise = _block_fn(type(driver), steps, path_chunk, dims, dtype)(
-                    block_seed, params
-                )
+                noise = _block_fn(
+                    type(driver), steps, path_chunk, dims, dtype, driver.branch
+                )(block_seed, params)
             x, exit_step, rec = integrate(
                 x,
                 exit_step,
@@ -274,18 +274,18 @@ _INTEGRATORS: dict = {}
 _BLOCKS: dict = {}
 
 
-def _block_fn(driver_type, steps, path_chunk, dims, dtype):
+def _block_fn(driver_type, steps, path_chunk, dims, dtype, branch=None):
     """A graph-mode sampler of unit increments, cached per type and shape.
 
     Not compiled with XLA: XLA's random-number kernels on CPU are many times
     slower than TensorFlow's own, and slow down badly on a busy machine.
     """
-    key = (driver_type, steps, path_chunk, dims, dtype)
+    key = (driver_type, steps, path_chunk, dims, dtype, branch)
     if key not in _BLOCKS:
         sampler = driver_type.block_sampler
         shape = [steps, path_chunk, dims]
         _BLOCKS[key] = tf.function(
-            lambda seed, params: sampler(shape, seed, params, dtype),
+            lambda seed, params: sampler(shape, seed, params, dtype, branch),
             jit_compile=False,
         )
     return _BLOCKS[key]

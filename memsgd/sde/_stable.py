@@ -87,6 +87,36 @@ def standard_stable(alpha, beta, uniform, exponential):
     return tf.where(is_one, x_one, x_general)
 
 
+def standard_stable_branch(alpha, beta, uniform, exponential, branch):
+    """``standard_stable`` for a branch known in advance (no wasted work).
+
+    Args:
+      alpha: stability index (tensor).
+      beta: skewness (tensor).
+      uniform: U in (0, 1).
+      exponential: W > 0.
+      branch: "one" (alpha = 1), "symmetric" (beta = 0, alpha != 1), or
+        "general" (alpha != 1). For "symmetric" the CMS formula reduces to
+        X = sin(alpha V) exp(-(1/alpha) log cos V
+                             + ((1 - alpha)/alpha)(log cos((1 - alpha) V) - log W)).
+
+    Returns:
+      Samples of S1(alpha, beta, 1, 0).
+    """
+    if branch == "symmetric":
+        v = math.pi * (uniform - 0.5)
+        log_part = (-1.0 / alpha) * tf.math.log(tf.cos(v)) + ((1.0 - alpha) / alpha) * (
+            tf.math.log(tf.cos((1.0 - alpha) * v)) - tf.math.log(exponential)
+        )
+        return tf.sin(alpha * v) * tf.exp(log_part)
+    if branch in ("one", "general"):
+        return standard_stable(alpha, beta, uniform, exponential)
+    raise ValueError(
+        "`branch` must be one of ['general', 'one', 'symmetric']. "
+        f"Received: branch={branch!r}"
+    )
+
+
 def _open_uniform(shape, seed, dtype):
     """Uniform on the open interval (0, 1), avoiding both endpoints."""
     tiny = dtype_util.eps(dtype)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
+
 
 def check_open_interval(name: str, value, low: float, high: float) -> float:
     """Returns ``float(value)`` if ``low < value < high``, else raises."""
@@ -88,8 +90,6 @@ def check_values(name: str, value, low: float, high: float, closed: str = "") ->
       high: upper bound.
       closed: which ends are closed: "", "low", "high" or "both".
     """
-    import numpy as np
-
     try:
         array = np.asarray(value, dtype=float)
     except (TypeError, ValueError, NotImplementedError):
