@@ -35,7 +35,7 @@ QUICK = {
     "num_test": 512,
     "epochs": 2,
     "batch_size": 32,
-    "reference_size": 512,
+    "reference_size": 256,
     "frozen_steps": 200,
     "coords": 128,
     "escape_paths": 200,
@@ -85,10 +85,10 @@ def _check_options(o: dict) -> None:
             raise ValueError(f"{flag} must be >= 1. Received: {flag} {o[name]}")
     if not o["lr"] > 0 or not math.isfinite(o["lr"]):
         raise ValueError(f"--lr must be a positive number. Received: --lr {o['lr']}")
-    if o["reference_size"] is not None and o["reference_size"] < o["batch_size"]:
+    if o["reference_size"] < 0:
         raise ValueError(
-            "--reference-size must be at least --batch-size. Received: "
-            f"--reference-size {o['reference_size']}"
+            "--reference-size must be >= 0 (0: the whole training set). "
+            f"Received: --reference-size {o['reference_size']}"
         )
 
 
@@ -142,7 +142,7 @@ def _train_and_record(name, ds, o, path, metadata, timer) -> dict:
             ds.y_train,
             every=o["probe_every"],
             batch_size=1024,
-            reference_size=o["reference_size"],
+            reference_size=min(o["reference_size"], len(ds.x_train)) or None,
             seed=o["seed"],
         )
         optimizer = capture.NoiseRecorder(
@@ -201,7 +201,6 @@ def _train_and_record(name, ds, o, path, metadata, timer) -> dict:
                 group="frozen",
                 num_coords=o["coords"],
                 seed=o["seed"],
-                reference_size=o["reference_size"],
                 metadata=metadata,
             )
     return {
@@ -254,7 +253,7 @@ def run(**o) -> None:
     out = _prepare_out(o["out_dir"])
     if o["quick"]:
         o.update({k: v if o.get(k) is None else min(o[k], v) for k, v in QUICK.items()})
-    o.setdefault("escape_paths", 1000)
+    o.setdefault("escape_paths", 500)
     o.setdefault("escape_steps", 2000)
 
     from memsgd import data
@@ -354,10 +353,5 @@ def _print_table(summary: dict) -> None:
     from memsgd import report
 
     rows = report.summary_table(summary)
-    if not rows:
-        return
-    keys = list(rows[0])
-    widths = [max(len(k), *(len(str(r.get(k, ""))) for r in rows)) for k in keys]
-    click.echo("  ".join(k.ljust(w) for k, w in zip(keys, widths)))
-    for r in rows:
-        click.echo("  ".join(str(r.get(k, "")).ljust(w) for k, w in zip(keys, widths)))
+    if rows:
+        click.echo(report.format_table(rows))

@@ -9,7 +9,7 @@ import click
 
 from memsgd import __version__
 
-DEFAULT_ARCHS = "mlp,lenet,resnet20"
+DEFAULT_ARCHS = "mlp,lenet,vgg"
 ARCH_NAMES = ("mlp", "lenet", "vgg", "resnet20", "alexnet")
 DATASETS = (
     "fashion_mnist_subset",
@@ -119,8 +119,10 @@ def main(verbose: int) -> None:
 @click.option(
     "--reference-size",
     type=int,
-    default=None,
-    help="Examples in the full-gradient reference set (all by default).",
+    default=512,
+    show_default=True,
+    help="Examples in the in-training probe's fixed reference subset "
+    "(0: the whole training set). The frozen protocol always uses the whole set.",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(

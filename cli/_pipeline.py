@@ -31,11 +31,13 @@ def analyse_group(sgn: np.ndarray, seed: int) -> dict:
     if not finite.all():
         logger.warning("dropping %d coordinates with non-finite SGN", (~finite).sum())
         sgn = sgn[:, finite]
-    constant = np.std(sgn, axis=0) == 0
+    # A coordinate whose gradient is exactly zero in most minibatches belongs
+    # to a ReLU unit that is dead for most inputs: its zeros are a point mass,
+    # not noise, and would read as an extremely heavy tail (alpha-hat near 0).
+    # Constant coordinates have no noise at all.
+    constant = (np.std(sgn, axis=0) == 0) | (np.mean(sgn == 0, axis=0) > 0.5)
     if constant.any():
-        # A coordinate whose gradient never changes (a dead ReLU unit) has no
-        # noise to analyse.
-        logger.info("dropping %d coordinates with constant SGN", constant.sum())
+        logger.info("dropping %d constant or mostly-zero coordinates", constant.sum())
         sgn = sgn[:, ~constant]
     if sgn.shape[0] < 64 or sgn.shape[1] < 2:
         raise ValueError(
