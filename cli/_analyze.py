@@ -18,6 +18,7 @@ import logging
 import math
 import pathlib
 import platform
+import sys
 import time
 
 import click
@@ -168,7 +169,8 @@ def _train_and_record(name, ds, o, path, metadata, timer) -> dict:
             batch_size=o["batch_size"],
             epochs=o["epochs"],
             shuffle=True,
-            verbose=0 if o["quiet"] else 2,
+            # Keras' own progress bar on a terminal, one line per epoch in logs.
+            verbose=0 if o["quiet"] else (1 if sys.stdout.isatty() else 2),
             callbacks=callbacks,
         )
     losses = history.history.get("loss", [])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import click
@@ -48,6 +49,9 @@ def main(verbose: int) -> None:
     Gaussian nor Levy-stable, it has short-range memory (H < 1/2), and an
     fBM-driven SDE models SGD better than Brownian or Levy motion.
     """
+    # TensorFlow's C++ start-up chatter (no GPU found, CPU features) says
+    # nothing about the run; -v lets it through.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3" if verbose == 0 else "0")
     level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
