@@ -534,6 +534,20 @@ def test_html_table_cells_carry_the_table(written, summary):
             assert text == columns[key].format(row[key]), key
 
 
+def test_in_training_rows_come_first():
+    # The CLI may record the frozen group first; the table still reads
+    # in-training then frozen for each architecture.
+    s = _small(protocols=("frozen", "in_training"))
+    assert list(s["architectures"]["mlp"]["protocols"]) == ["frozen", "in_training"]
+    rows = report.summary_table(s)
+    assert [(r["architecture"], r["protocol"]) for r in rows] == [
+        ("mlp", "in_training"),
+        ("mlp", "frozen"),
+        ("lenet", "in_training"),
+        ("lenet", "frozen"),
+    ]
+
+
 def test_format_table_lines_up(summary):
     rows = report.summary_table(summary)
     text = report.format_table(rows)

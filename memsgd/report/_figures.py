@@ -520,7 +520,12 @@ def _qq_panel(ax, probabilities, sample, gauss, stable) -> str:
         gauss = gauss / sd
         stable = None if stable is None else stable / sd
         finite = finite / sd
-    lim = 1.3 * float(np.max(np.abs(finite))) or 1.0
+    # The Gaussian's quantiles set the frame too, so that a sample piled
+    # up at zero (a rarely active unit) still shows against its fit.
+    reach = [finite]
+    if gauss is not None and gauss.shape == sample.shape:
+        reach.append(gauss[np.isfinite(gauss)])
+    lim = 1.15 * float(np.max(np.abs(np.concatenate(reach)))) or 1.0
     ax.plot([-lim, lim], [-lim, lim], color=st.REFERENCE_COLOR, lw=0.8)
     for law, color, marker, mfc in (
         (gauss, st.GAUSSIAN_COLOR, "o", st.GAUSSIAN_COLOR),
@@ -606,14 +611,21 @@ def _tail_index(ctx: _Context) -> Figure | None:
         ax.axvline(2.0, color=st.MUTED, lw=1.2)
         if pooled is not None:
             ax.axvline(pooled, color=st.REFERENCE_COLOR, ls="--", lw=1.0)
+            left = pooled < 0.3 * top  # label on the roomier side of the line
             ax.text(
                 pooled,
                 0.97,
-                f"pooled {pooled:.2f} ",
+                f" pooled {pooled:.2f}" if left else f"pooled {pooled:.2f} ",
                 transform=ax.get_xaxis_transform(),
                 va="top",
-                ha="right",
+                ha="left" if left else "right",
                 fontsize=7,
+                bbox={
+                    "facecolor": "white",
+                    "edgecolor": "none",
+                    "pad": 0.5,
+                    "alpha": 0.8,
+                },
             )
         ax.set_title(_title(group), color=color)
         ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
@@ -821,7 +833,7 @@ def _escape_panel(ctx, ax, key, sweep, values, mean) -> None:
     ax.plot(x[hollow], y[hollow], "o", color=color, mfc="white", ms=5, mew=1.2)
     for xi, yi, ci in zip(x[hollow], y[hollow], cens[hollow]):
         ax.annotate(
-            f"{ci:.0%}",
+            f"{ci:.0%}" if ci >= 0.005 else "<1%",
             (xi, yi),
             xytext=(4, -3),
             textcoords="offset points",
@@ -855,7 +867,7 @@ def _escape_panel(ctx, ax, key, sweep, values, mean) -> None:
     positive = positive[np.isfinite(positive)]
     # Escape times grow exponentially with the barrier-to-noise ratio
     # (Kramers), so they are read on a log axis whenever they can be.
-    if positive.size and positive.min() > 0 and positive.max() / positive.min() > 3:
+    if positive.size and positive.min() > 0 and positive.max() / positive.min() > 10:
         _log_axis(ax, positive)
     _fitted_marks(ctx, ax, param, x)
     ax.set_xlabel(_SWEEP_LABELS.get(param, str(param)))
@@ -962,8 +974,10 @@ def _escape_fitted(ctx: _Context) -> Figure | None:
                 lw=1.1,
             )
             values += [v for v in (mean, low, high) if v is not None and v > 0]
-    if values and min(values) > 0 and max(values) / min(values) > 3:
+    if values and min(values) > 0 and max(values) / min(values) > 10:
         _log_axis(ax, np.array(values))
+    else:
+        ax.set_ylim(bottom=0)
     ax.set_xticks(range(len(found)), [a for a, _ in found])
     ax.set_xlim(-0.6, len(found) - 0.4)
     for tick, (arch, _) in zip(ax.get_xticklabels(), found):

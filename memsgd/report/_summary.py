@@ -146,18 +146,27 @@ def architectures(summary: Mapping) -> dict[str, Mapping]:
 
 
 def groups(summary: Mapping) -> list[Group]:
-    """Every (architecture, group) in the order of the summary."""
+    """Every (architecture, group): architectures in the summary's order,
+    each one's groups in-training first, then frozen, then others (each
+    protocol's groups in the summary's order)."""
     out = []
     for arch, entry in architectures(summary).items():
         protocols = get(entry, "protocols")
         if not isinstance(protocols, Mapping):
             continue
+        found = []
         for name, group in protocols.items():
             if not isinstance(group, Mapping):
                 continue
-            kind = group.get("protocol") or str(name).split("/")[0]
-            out.append(Group(arch, str(name), str(kind), group))
+            kind = group.get("protocol")
+            if not isinstance(kind, str) or not kind:
+                kind = str(name).split("/")[0]
+            found.append(Group(arch, str(name), kind, group))
+        out += sorted(found, key=lambda g: _KIND_RANK.get(g.kind, len(_KIND_RANK)))
     return out
+
+
+_KIND_RANK = {IN_TRAINING: 0, FROZEN: 1}
 
 
 def kinds(summary: Mapping) -> list[str]:
