@@ -159,6 +159,14 @@ class _Context:
         return out
 
 
+def _arch_tick(group: S.Group, with_confidence: bool) -> str:
+    """``arch`` and, below it, the best driver's bootstrap confidence."""
+    conf = S.number(S.get(group.entry, "drivers", "confidence"))
+    if not with_confidence or conf is None:
+        return group.arch
+    return f"{group.arch}\n{conf:.0%}"
+
+
 def _grid(fig: Figure, n: int, ncols: int, **kwargs):
     """``n`` axes in rows of ``ncols``; spare cells are removed."""
     nrows = math.ceil(n / ncols)
@@ -286,7 +294,7 @@ def _hurst_methods(ctx: _Context) -> Figure | None:
         main = S.number(S.get(stats, "hurst", "median"))
         method = S.get(stats, "hurst", "method") or "main"
         if main is not None:
-            rows.setdefault(str(method), {})[group.arch] = main
+            rows.setdefault(f"{method} (main)", {})[group.arch] = main
         others = S.get(stats, "hurst_methods")
         if not isinstance(others, Mapping):
             continue
@@ -680,7 +688,6 @@ def _drivers(ctx: _Context) -> Figure | None:
             top = 0.0
             for x, (group, drivers) in enumerate(found):
                 best = S.get(group.entry, "drivers", "best")
-                best_at = None
                 for d, name in enumerate(names):
                     value = S.number(S.get(drivers, name, metric))
                     if value is None:
@@ -697,7 +704,6 @@ def _drivers(ctx: _Context) -> Figure | None:
                     )
                     top = max(top, value)
                     if is_best:
-                        best_at = (pos, value)
                         ax.plot(
                             pos,
                             value,
@@ -708,18 +714,7 @@ def _drivers(ctx: _Context) -> Figure | None:
                             clip_on=False,
                             markeredgewidth=0,
                         )
-                conf = S.number(S.get(group.entry, "drivers", "confidence"))
-                if c == 0 and conf is not None and best_at is not None:
-                    ax.annotate(
-                        f"{conf:.0%}",
-                        best_at,
-                        xytext=(0, 6),
-                        textcoords="offset points",
-                        ha="center",
-                        va="bottom",
-                        fontsize=7,
-                    )
-            ax.set_xticks(range(len(found)), [g.arch for g, _ in found])
+            ax.set_xticks(range(len(found)), [_arch_tick(g, c == 0) for g, _ in found])
             ax.set_xlim(-0.6, len(found) - 0.4)
             if num_archs > 4:
                 for tick in ax.get_xticklabels():
@@ -741,7 +736,7 @@ def _drivers(ctx: _Context) -> Figure | None:
             marker="*",
             ls="",
             color=st.REFERENCE_COLOR,
-            label="best, with bootstrap confidence",
+            label="best (bootstrap confidence under the name)",
             ms=7,
         )
     )
