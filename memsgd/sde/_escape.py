@@ -200,8 +200,10 @@ def first_passage(
         exit_fn=exit_fn,
         **kwargs,
     )
-    censored = result.exit_step < 0
-    times = np.where(censored, num_steps, result.exit_step) * dt
+    exit_step = result.exit_step
+    assert exit_step is not None  # exit_fn was given
+    censored = np.asarray(exit_step < 0)
+    times = np.where(censored, num_steps, exit_step) * dt
     return FirstPassage(
         times=times.astype(float), censored=censored, horizon=num_steps * dt, dt=dt
     )
@@ -302,7 +304,7 @@ def levy_escape_time(potential: Potential, sigma: float, alpha: float) -> float 
 
 
 def fractional_effective_time(
-    potential: Potential, sigma: float, hurst: float
+    potential: DoubleWell | Quadratic, sigma: float, hurst: float
 ) -> float:
     """Kramers' law at the effective temperature of fractional OU (heuristic).
 

@@ -15,6 +15,9 @@ import math
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
+from tensorflow_probability.python.distributions import (
+    distribution as distribution_lib,
+)
 from tensorflow_probability.python.internal import (
     dtype_util,
     parameter_properties,
@@ -143,7 +146,7 @@ def _sample_cholesky(hurst, num_samples, num_steps, dtype, seed):
     return tf.cast(tf.transpose(x, [2, 0, 1]), dtype)
 
 
-class FractionalGaussianNoise(tfd.Distribution):
+class FractionalGaussianNoise(distribution_lib.Distribution):
     """Fractional Gaussian noise: ``num_steps`` unit-step increments of fBM.
 
     The event is a series x_0, ..., x_{n-1} ~ N(0, Gamma) with Toeplitz

@@ -37,6 +37,19 @@ class Potential:
     def __call__(self, x):
         return self.energy(x)
 
+    @property
+    def start(self) -> float:
+        """Where escape runs start (a minimum)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} has no start point; pass x0= explicitly"
+        )
+
+    def exited(self, x):
+        """True where a path has left the basin of ``start``."""
+        raise NotImplementedError(
+            f"{type(self).__name__} has no exit rule; pass exit_fn= explicitly"
+        )
+
     def drift(self, x, t=None):
         """-grad U(x) by GradientTape (shape of x)."""
         del t

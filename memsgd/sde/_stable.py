@@ -20,6 +20,9 @@ import math
 
 import tensorflow as tf
 import tensorflow_probability as tfp
+from tensorflow_probability.python.distributions import (
+    distribution as distribution_lib,
+)
 from tensorflow_probability.python.internal import (
     dtype_util,
     parameter_properties,
@@ -125,7 +128,7 @@ def _open_uniform(shape, seed, dtype):
     )
 
 
-class StableDistribution(tfd.Distribution):
+class StableDistribution(distribution_lib.Distribution):
     """Levy alpha-stable distribution S1(alpha, beta, scale, loc).
 
     S1 is scipy's default parameterisation (``scipy.stats.levy_stable``);
