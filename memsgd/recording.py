@@ -48,8 +48,11 @@ Layout (format ``memsgd-recording``, version 1)::
         layers/grad_norm       (T, L) float32  ||g_k|| per variable
         layers/sgn_norm        (T, L) float32  ||xi_k|| per variable
         layers/cosine          (T, L) float32  cos(g_k, grad L) per variable
-        projections/grad       (T, M) float32  optional random projections of
-                                     the whole gradient (absent when M = 0)
+        projections/grad       (T, M) float32  optional: <g_k, r_j> for M fixed
+                                     random unit directions r_j over all
+                                     recorded-from parameters (absent when
+                                     M = 0)
+        projections/full       (P, M) float32  <grad L, r_j> at each probe
 
 The minibatch gradient on the coordinates is ``sgn + full_grad[probe_index]``.
 Per-step datasets are chunked and resizable along their first axis; the writer
@@ -280,9 +283,10 @@ class RecordingWriter:
             if self.num_projections:
                 pg = g.create_group("projections")
                 m = self.num_projections
-                pg.create_dataset(
-                    "grad", (0, m), np.float32, maxshape=(None, m), chunks=(256, m)
-                )
+                for name in ("grad", "full"):
+                    pg.create_dataset(
+                        name, (0, m), np.float32, maxshape=(None, m), chunks=(256, m)
+                    )
 
     def append_rows(self, sgn, layers=None, projections=None, **fields) -> None:
         """Append T rows: ``sgn`` (T, C) and per-step fields of length T.
@@ -324,7 +328,9 @@ class RecordingWriter:
             self.num_rows += t
             g.attrs["num_rows"] = self.num_rows
 
-    def append_full(self, full_grad, full_step, full_loss=np.nan) -> None:
+    def append_full(
+        self, full_grad, full_step, full_loss=np.nan, projections=None
+    ) -> None:
         """Append P full-gradient rows (P, C) with their steps and losses."""
         full = np.asarray(full_grad, dtype=np.float32)
         if full.ndim == 1:
@@ -342,6 +348,10 @@ class RecordingWriter:
             _append(g["full_grad"], full)
             _append(g["full_step"], np.broadcast_to(np.asarray(full_step), (p,)))
             _append(g["full_loss"], np.broadcast_to(np.asarray(full_loss), (p,)))
+            if self.num_projections:
+                if projections is None:
+                    projections = np.full((p, self.num_projections), np.nan)
+                _append(g["projections/full"], np.asarray(projections, np.float32))
             self.num_full += p
 
     def set_attrs(self, **attrs) -> None:
@@ -380,6 +390,7 @@ class SeriesGroup:
         layers: dict with ``names`` (L,), ``size`` (L,) and (T, L) arrays
             ``grad_norm``, ``sgn_norm``, ``cosine``.
         projections: (T, M) random projections of the gradient, or None.
+        full_projections: (P, M) the same projections of the full gradients.
     """
 
     name: str
@@ -400,6 +411,7 @@ class SeriesGroup:
     full_loss: np.ndarray
     layers: dict
     projections: np.ndarray | None = None
+    full_projections: np.ndarray | None = None
 
     @property
     def grad(self) -> np.ndarray:
@@ -447,9 +459,10 @@ def _read_group(name: str, g) -> SeriesGroup:
         layers["size"] = lg["size"][:]
         for key in LAYER_FIELDS:
             layers[key] = lg[key][:][keep]
-    projections = None
+    projections = full_projections = None
     if "projections" in g:
         projections = g["projections/grad"][:][keep]
+        full_projections = g["projections/full"][:]
     return SeriesGroup(
         name=name,
         sgn=g["sgn"][:][keep],
@@ -462,6 +475,7 @@ def _read_group(name: str, g) -> SeriesGroup:
         full_loss=g["full_loss"][:],
         layers=layers,
         projections=projections,
+        full_projections=full_projections,
         **fields,
     )
 

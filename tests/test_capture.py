@@ -227,3 +227,27 @@ def test_coordinates_are_stratified_seeded_and_excludable():
         capture.select_coordinates(tv, 10_000)
     with pytest.raises(ValueError, match="exclude"):
         capture.select_coordinates(tv, 10, exclude=("weights",))
+
+
+def test_random_projections_of_the_whole_gradient(tmp_path):
+    x, y = _data()
+    model = _linear()
+    probe = capture.GradientProbe(model, "mse", x, y)
+    opt = capture.NoiseRecorder(
+        keras.optimizers.SGD(0.05),
+        probe=probe,
+        path=tmp_path / "p.h5",
+        num_coords=None,
+        num_projections=3,
+        seed=4,
+    )
+    model.compile(opt, "mse")
+    model.fit(x, y, batch_size=B, epochs=1, shuffle=False, verbose=0, callbacks=[probe])
+    group = recording.read(tmp_path / "p.h5").groups["in_training"]
+    # All coordinates are recorded, so <g, r_j> can be checked directly.
+    r = np.concatenate(
+        capture._graph.random_directions(model.trainable_variables, 3, 4), axis=1
+    )
+    np.testing.assert_allclose(np.linalg.norm(r, axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(group.projections, group.grad @ r.T, atol=1e-5)
+    np.testing.assert_allclose(group.full_projections, group.full_grad @ r.T, atol=1e-5)

@@ -71,6 +71,31 @@ def gather_coords(grads, per_variable):
     return tf.concat(parts, axis=0)
 
 
+def random_directions(variables, m: int, seed: int):
+    """M random unit directions over all parameters, one block per variable.
+
+    Gaussian, normalised over the whole concatenated vector, drawn with
+    ``numpy.random.default_rng(seed + 1)``; returned as float32 arrays of
+    shape (M, size_v), or ``None`` when M is 0.
+    """
+    if not m:
+        return None
+    rng = np.random.default_rng(seed + 1)
+    blocks = [
+        rng.standard_normal((m, int(np.prod(tuple(v.shape), dtype=np.int64))))
+        for v in variables
+    ]
+    norm = np.sqrt(sum((b * b).sum(axis=1) for b in blocks))[:, None]
+    return [(b / norm).astype(np.float32) for b in blocks]
+
+
+def project(grads, directions):
+    """(M,): <g, r_j> summed over the variables."""
+    return tf.add_n(
+        [tf.linalg.matvec(r, tf.reshape(g, [-1])) for g, r in zip(grads, directions)]
+    )
+
+
 def layer_summaries(grads, full):
     """Per variable: ||g||, ||g - G|| and cos(g, G) (NaN when a norm is 0)."""
     gn, xn, cs = [], [], []

@@ -135,6 +135,9 @@ class GradientProbe(keras.callbacks.Callback):
             self._y = tf.Variable(y, trainable=False, name="memsgd_probe_y")
         self._full = None
         self.recorder = None
+        # The hooks below never read `logs`: let Keras skip converting them.
+        self._supports_tf_logs = True
+        self._last_flush = 0
 
     @property
     def loss(self):
@@ -182,12 +185,18 @@ class GradientProbe(keras.callbacks.Callback):
         self.recorder = recorder
 
     def on_epoch_begin(self, epoch, logs=None):
+        self._last_flush = 0
         if self.recorder is not None:
             self.recorder.epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
+        # Count steps in Python (`batch` is the last step of the execution)
+        # instead of reading the graph's counter, which would make every
+        # step wait for the device.
         if self.recorder is not None:
-            self.recorder.maybe_flush()
+            if batch + 1 - self._last_flush >= self.recorder.flush_every:
+                self.recorder.flush()
+                self._last_flush = batch + 1
 
     def on_epoch_end(self, epoch, logs=None):
         if self.recorder is not None:

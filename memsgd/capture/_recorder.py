@@ -126,6 +126,9 @@ class NoiseRecorder(keras.optimizers.Optimizer):
         capacity: rows held in the graph buffers; at least
             ``flush_every + steps_per_execution``. Default ``4 * flush_every``.
         metadata: extra file-level attributes (model, dataset, seeds...).
+        num_projections: M, record <g_k, r_j> for M fixed random unit
+            directions r_j over all parameters (drawn with ``seed``; they
+            cost M model-size float32 vectors of memory). 0: none.
         name: the optimizer's name.
     """
 
@@ -141,6 +144,7 @@ class NoiseRecorder(keras.optimizers.Optimizer):
         flush_every: int = 100,
         capacity: int | None = None,
         metadata: dict | None = None,
+        num_projections: int = 0,
         name: str | None = None,
         **kwargs,
     ):
@@ -183,7 +187,13 @@ class NoiseRecorder(keras.optimizers.Optimizer):
                 "`num_coords` must be a positive integer or None. "
                 f"Received: num_coords={num_coords!r}"
             )
+        if not isinstance(num_projections, (int, np.integer)) or num_projections < 0:
+            raise ValueError(
+                "`num_projections` must be an integer >= 0. "
+                f"Received: num_projections={num_projections!r}"
+            )
         super().__init__(learning_rate=0.0, name=name)
+        self.num_projections = int(num_projections)
         self.inner_optimizer = inner_optimizer
         self.path = str(path)
         self.num_coords = None if num_coords is None else int(num_coords)
@@ -333,6 +343,15 @@ class NoiseRecorder(keras.optimizers.Optimizer):
             rec.skips = _buffer((), tf.int64, 0, "skips")
             rec.last_probe = _buffer((), tf.int64, -1, "last_probe")
             rec.seen = _buffer((), tf.float32, 0.0, "seen")
+            m = self.num_projections
+            rec.directions = None
+            if m:
+                rec.directions = [
+                    tf.Variable(r, trainable=False, name="memsgd_direction")
+                    for r in _graph.random_directions(var_list, m, self.seed)
+                ]
+            rec.proj = _buffer((cap, max(m, 1)), tf.float32, np.nan, "proj")
+            rec.full_proj = _buffer((cap, max(m, 1)), tf.float32, np.nan, "fproj")
         self._rec = rec
 
     # ------------------------------------------------------------------
@@ -385,6 +404,7 @@ class NoiseRecorder(keras.optimizers.Optimizer):
         )
         ctx = tf.distribute.get_replica_context()
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        self._num_replicas = replicas
         if ctx is not None and replicas > 1:
             # What is recorded is the global-batch gradient (and loss: fit
             # divides each replica's loss by the number of replicas).
@@ -403,6 +423,8 @@ class NoiseRecorder(keras.optimizers.Optimizer):
                 _put(rec.full_step, p, step),
                 _put(rec.full_loss, p, full_loss),
             ]
+            if self.num_projections:
+                ops.append(_put(rec.full_proj, p, _graph.project(full, rec.directions)))
             with tf.control_dependencies(ops):
                 done = tf.group(rec.probes.assign_add(1), rec.last_probe.assign(step))
             with tf.control_dependencies([done]):
@@ -440,6 +462,8 @@ class NoiseRecorder(keras.optimizers.Optimizer):
             _put(rec.xnorm, i, xnorm),
             _put(rec.cos, i, cos),
         ]
+        if self.num_projections:
+            ops.append(_put(rec.proj, i, _graph.project(g, rec.directions)))
         with tf.control_dependencies(ops):
             return [rec.rows.assign_add(1)]
 
@@ -538,8 +562,9 @@ class NoiseRecorder(keras.optimizers.Optimizer):
             "exclude": list(self.exclude),
             "flush_every": self.flush_every,
             "capacity": self.capacity,
-            "num_replicas": tf.distribute.get_strategy().num_replicas_in_sync,
+            "num_replicas": getattr(self, "_num_replicas", 1),
             "loss_scaled": self._lso_patched is not None,
+            "num_projections": self.num_projections,
         }
         if self.probe is not None:
             attrs.update(self.probe.config())
@@ -552,6 +577,7 @@ class NoiseRecorder(keras.optimizers.Optimizer):
             layer_sizes=coords.sizes,
             attrs=attrs,
             metadata=meta,
+            num_projections=self.num_projections,
         )
         return self._writer
 
@@ -580,6 +606,9 @@ class NoiseRecorder(keras.optimizers.Optimizer):
                 rec.full_c.numpy()[idx],
                 rec.full_step.numpy()[idx],
                 rec.full_loss.numpy()[idx],
+                projections=rec.full_proj.numpy()[idx]
+                if self.num_projections
+                else None,
             )
             self._probes_drained = probes
         written = 0
@@ -591,6 +620,7 @@ class NoiseRecorder(keras.optimizers.Optimizer):
             idx = np.arange(start, rows) % cap
             writer.append_rows(
                 rec.sgn.numpy()[idx],
+                projections=rec.proj.numpy()[idx] if self.num_projections else None,
                 layers={
                     "grad_norm": rec.gnorm.numpy()[idx],
                     "sgn_norm": rec.xnorm.numpy()[idx],
@@ -636,6 +666,7 @@ class NoiseRecorder(keras.optimizers.Optimizer):
             "flush_every": self.flush_every,
             "capacity": self.capacity,
             "metadata": self.metadata,
+            "num_projections": self.num_projections,
         }
 
     @classmethod
