@@ -193,6 +193,8 @@ def key_values(mapping: Mapping) -> str:
     for key, value in mapping.items():
         if isinstance(value, str):
             text = value
+        elif isinstance(value, float):
+            text = f"{value:.6g}"
         else:
             text = json.dumps(value, sort_keys=True, default=str)
         items.append(f"<dt>{esc(key)}</dt><dd>{esc(text)}</dd>")
@@ -207,6 +209,14 @@ def _training_table(summary: Mapping, colors: Mapping[str, str]) -> str:
         ("test_loss", "test loss", lambda v: f"{v:.3f}"),
         ("train_accuracy", "train acc.", lambda v: f"{100 * v:.1f}%"),
         ("test_accuracy", "test acc.", lambda v: f"{100 * v:.1f}%"),
+    )
+    archs = S.architectures(summary)
+    # A column no architecture has (the CLI keeps timings elsewhere) is
+    # left out rather than shown as a column of dashes.
+    columns = tuple(
+        c
+        for c in columns
+        if any(S.number(S.get(e, "training", c[0])) is not None for e in archs.values())
     )
     head = '<th class="text">architecture</th>' + "".join(
         f"<th>{esc(h)}</th>" for _, h, _ in columns
@@ -361,6 +371,7 @@ def write_report(summary: Mapping, out_dir) -> pathlib.Path:
         ("settings", "Settings"),
         ("versions", "Versions"),
         ("dataset", "Dataset"),
+        ("seconds", "Timings (seconds)"),
     ):
         value = S.get(summary, key)
         if isinstance(value, Mapping) and value:
