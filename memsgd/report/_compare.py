@@ -70,10 +70,10 @@ def comparison_table(summaries: Mapping[str, Mapping]) -> list[dict]:
 
 def _differing_settings(summaries: Mapping[str, Mapping]) -> dict[str, dict]:
     """Setting -> {run: value} for the settings that differ between runs."""
-    settings = {
-        label: s.get("settings") if isinstance(s.get("settings"), Mapping) else {}
-        for label, s in summaries.items()
-    }
+    settings: dict[str, Mapping] = {}
+    for label, summary in summaries.items():
+        value = summary.get("settings")
+        settings[label] = value if isinstance(value, Mapping) else {}
     keys = []
     for values in settings.values():
         keys += [k for k in values if k not in keys]
@@ -112,8 +112,7 @@ def _metrics_figure(rows, runs, colors) -> Figure | None:
                     ]
                     value = found[-1][key] if found else None
                     ys.append(np.nan if value is None else scale * value)
-                ys = np.array(ys)
-                if not np.isfinite(ys).any():
+                if not np.isfinite(np.array(ys)).any():
                     continue
                 filled = kind == S.IN_TRAINING or not per_protocol
                 ax.plot(

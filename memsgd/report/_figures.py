@@ -17,6 +17,7 @@ import statistics
 from collections.abc import Callable, Mapping
 
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -229,7 +230,11 @@ def _hurst_distribution(ctx: _Context) -> Figure | None:
             ax.hist(values, bins=bins, color=color, alpha=0.3, lw=0)
             low = S.array(S.get(hurst, "ci_low"))
             high = S.array(S.get(hurst, "ci_high"))
-            if _same_shape(estimate, low, high):
+            if (
+                low is not None
+                and high is not None
+                and _same_shape(estimate, low, high)
+            ):
                 with np.errstate(invalid="ignore"):
                     excludes = ((high < 0.5) | (low > 0.5))[keep]
                 ax.hist(values[excludes], bins=bins, color=color, lw=0)
@@ -371,7 +376,7 @@ def _acf(ctx: _Context) -> Figure | None:
             keep = lags > 0
             q10, q90 = S.array(S.get(acf, "q10")), S.array(S.get(acf, "q90"))
             filled = kind == S.IN_TRAINING
-            if _same_shape(lags, q10, q90):
+            if q10 is not None and q90 is not None and _same_shape(lags, q10, q90):
                 ax.fill_between(
                     lags[keep],
                     q10[keep],
@@ -403,7 +408,7 @@ def _acf(ctx: _Context) -> Figure | None:
         ax.set_xlabel("lag k (steps)")
     for ax in axes[::ncols]:
         ax.set_ylabel("autocorrelation of SGN")
-    handles = [
+    handles: list[Artist] = [
         Line2D(
             [],
             [],
@@ -728,7 +733,9 @@ def _drivers(ctx: _Context) -> Figure | None:
                 ax.set_title(f"{st.protocol_label(kind)}: {label}")
             elif r == 0:
                 ax.set_title(label)
-    handles = [Patch(color=st.driver_color(n), label=st.driver_label(n)) for n in names]
+    handles: list[Artist] = [
+        Patch(color=st.driver_color(n), label=st.driver_label(n)) for n in names
+    ]
     handles.append(
         Line2D(
             [],
@@ -814,7 +821,7 @@ def _escape_panel(ctx, ax, key, sweep, values, mean) -> None:
     censored = S.array(S.get(sweep, "censored_fraction"))
     order = np.argsort(values)
     x, y = values[order], mean[order]
-    if _same_shape(values, low, high):
+    if low is not None and high is not None and _same_shape(values, low, high):
         yerr = np.vstack([y - low[order], high[order] - y]).clip(min=0)
         ax.errorbar(x, y, yerr=yerr, color=color, lw=1.2, capsize=2, ms=0)
     ax.plot(x, y, color=color, lw=1.2)
@@ -1008,7 +1015,7 @@ def _escape_fitted(ctx: _Context) -> Figure | None:
 
 
 def _accuracy_vs_hurst(ctx: _Context) -> Figure | None:
-    points = []
+    points: list[tuple] = []
     for arch in ctx.archs:
         entry = S.architectures(ctx.summary)[arch]
         acc = S.number(S.get(entry, "training", "test_accuracy"))

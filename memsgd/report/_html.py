@@ -150,7 +150,8 @@ def table_block(
         f'title="{esc(c.meaning)}">{esc(c.header)}</th>'
         for c in columns
     )
-    bodies, previous = [], object()
+    bodies: list[list[str]] = []
+    previous: object = object()
     for row in rows:
         first = row.get(group_key) != previous
         if first:
@@ -163,7 +164,11 @@ def table_block(
             classes = ["text" if column.fmt is _table._text else "num"]
             if not first and column.key in repeat_keys:
                 classes.append("repeat")
-            if column.key == "architecture" and value in colors:
+            if (
+                column.key == "architecture"
+                and isinstance(value, str)
+                and value in colors
+            ):
                 text = (
                     f'<span class="swatch" style="background:{colors[value]}">'
                     f"</span>{text}"
@@ -213,13 +218,13 @@ def _training_table(summary: Mapping, colors: Mapping[str, str]) -> str:
     archs = S.architectures(summary)
     # A column no architecture has (the CLI keeps timings elsewhere) is
     # left out rather than shown as a column of dashes.
-    columns = tuple(
+    shown = tuple(
         c
         for c in columns
         if any(S.number(S.get(e, "training", c[0])) is not None for e in archs.values())
     )
     head = '<th class="text">architecture</th>' + "".join(
-        f"<th>{esc(h)}</th>" for _, h, _ in columns
+        f"<th>{esc(h)}</th>" for _, h, _ in shown
     )
     rows = []
     for arch, entry in S.architectures(summary).items():
@@ -227,7 +232,7 @@ def _training_table(summary: Mapping, colors: Mapping[str, str]) -> str:
             f'<td class="text"><span class="swatch" '
             f'style="background:{colors[arch]}"></span>{esc(arch)}</td>'
         ]
-        for key, _, fmt in columns:
+        for key, _, fmt in shown:
             value = S.number(S.get(entry, "training", key))
             text = _table.MISSING if value is None else fmt(value)
             cells.append(f'<td data-key="{key}">{esc(text)}</td>')

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import pathlib
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import matplotlib
 from matplotlib.figure import Figure
@@ -44,7 +45,7 @@ MUTED = "#9A9A9A"
 
 DPI = 130
 
-_RC = {
+_RC: dict[Any, Any] = {
     "font.family": "DejaVu Sans",
     "font.size": 8.5,
     "axes.titlesize": 9,

@@ -181,13 +181,14 @@ def summary_table(summary: Mapping) -> list[dict]:
     """
     S.validate_summary(summary)
     by_arch: dict[str, list[S.Group]] = {}
-    for group in S.groups(summary):
-        by_arch.setdefault(group.arch, []).append(group)
+    for each in S.groups(summary):
+        by_arch.setdefault(each.arch, []).append(each)
 
     rows = []
     for arch, entry in S.architectures(summary).items():
         arch_values, arch_missing = _numbers(entry, _ARCH_NUMBERS)
-        for group in by_arch.get(arch) or [None]:
+        found: list[S.Group | None] = list(by_arch.get(arch, [])) or [None]
+        for group in found:
             row = dict.fromkeys(ROW_KEYS)
             row.update(architecture=arch, **arch_values)
             missing = list(arch_missing)
