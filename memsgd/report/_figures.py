@@ -79,6 +79,15 @@ FIGURES: tuple[FigureInfo, ...] = (
         "(dashed) can read much heavier than any single coordinate.",
     ),
     FigureInfo(
+        "marginals",
+        "Marginals: Gaussian, α-stable or neither?",
+        "Left: share of coordinates whose marginal is judged Gaussian, "
+        "α-stable, or neither. Right: share of coordinates each normality test "
+        "rejects (false-discovery rate controlled; filled: in training, "
+        "hollow: frozen weights). A large 'neither' share is what the paper "
+        "claims.",
+    ),
+    FigureInfo(
         "drivers",
         "Dynamics: which SDE driver reproduces the SGN?",
         "Score and its two parts for each fitted driver (lower is closer to "
@@ -656,6 +665,87 @@ def _tail_index(ctx: _Context) -> Figure | None:
     return fig
 
 
+_VERDICTS = (
+    ("gaussian", "Gaussian", st.GAUSSIAN_COLOR),
+    ("stable", "α-stable", st.STABLE_COLOR),
+    ("neither", "neither", "#DDCC77"),
+)
+
+
+def _marginals(ctx: _Context) -> Figure | None:
+    bars, tests = [], []
+    for group in S.groups(ctx.summary):
+        verdict = ctx.value(group, "stats", "marginal_verdict")
+        counts = [S.number(S.get(verdict, key)) for key, _, _ in _VERDICTS]
+        if verdict is not None and all(c is not None for c in counts):
+            total = float(sum(counts))  # type: ignore[arg-type]
+            if total > 0:
+                bars.append((group, [c / total for c in counts]))  # type: ignore[operator]
+        per_test = S.get(group.stats, "gaussianity", "tests")
+        if isinstance(per_test, Mapping):
+            for name, result in per_test.items():
+                share = S.number(S.get(result, "fraction_rejected"))
+                if share is not None:
+                    tests.append((group, str(name), share))
+    if not bars and not tests:
+        ctx.note("no marginal verdicts or Gaussianity tests in the summary")
+        return None
+    height = 0.28 * max(len(bars), len({t[1] for t in tests}) * 1.2) + 1.2
+    fig = st.new_figure(7.4, max(2.4, height))
+    left, right = fig.subplots(1, 2, width_ratios=(1.3, 1.0))
+    for i, (_, shares) in enumerate(bars):
+        start = 0.0
+        for share, (_, _, color) in zip(shares, _VERDICTS):
+            left.barh(i, share, left=start, color=color, height=0.7, lw=0)
+            if share >= 0.12:
+                left.text(
+                    start + share / 2,
+                    i,
+                    f"{share:.0%}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if color != "#DDCC77" else "#333333",
+                )
+            start += share
+    left.set_yticks(range(len(bars)), [_title(g) for g, _ in bars])
+    for tick, (group, _) in zip(left.get_yticklabels(), bars):
+        tick.set_color(ctx.colors[group.arch])
+    left.invert_yaxis()
+    left.set_xlim(0, 1)
+    left.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
+    left.set_xlabel("share of coordinates")
+    left.grid(axis="y", visible=False)
+    names = list(dict.fromkeys(t[1] for t in tests))
+    for group, name, share in tests:
+        filled = group.kind == S.IN_TRAINING
+        color = ctx.colors[group.arch]
+        offset = 0.12 if not filled else -0.12
+        right.plot(
+            share,
+            names.index(name) + offset,
+            "o",
+            color=color,
+            mfc=color if filled else "white",
+            ms=5,
+            mew=1.2,
+        )
+    right.set_yticks(range(len(names)), names)
+    right.invert_yaxis()
+    right.set_xlim(-0.03, 1.03)
+    right.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
+    right.set_xlabel("coordinates rejecting normality")
+    right.grid(axis="y", visible=False)
+    handles: list[Artist] = [Patch(color=c, label=label) for _, label, c in _VERDICTS]
+    handles += [
+        Line2D([], [], color=ctx.colors[a], marker="o", ls="", label=a)
+        for a in ctx.archs
+        if any(t[0].arch == a for t in tests)
+    ]
+    fig.legend(handles=handles, loc="outside upper right", ncols=len(handles))
+    return fig
+
+
 _METRICS = (
     ("score", "score"),
     ("marginal_distance", "marginal distance"),
@@ -1142,6 +1232,7 @@ _DRAW: dict[str, Callable[[_Context], Figure | None]] = {
     "acf": _acf,
     "qq": _qq,
     "tail_index": _tail_index,
+    "marginals": _marginals,
     "drivers": _drivers,
     "escape": _escape,
     "escape_fitted": _escape_fitted,
