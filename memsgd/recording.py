@@ -75,6 +75,7 @@ import datetime
 import json
 import os
 import pathlib
+import tempfile
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -158,16 +159,19 @@ def check_writable(path) -> pathlib.Path:
             f"`path` must be in an existing folder; {parent} does not exist. "
             f"Received: path={path}"
         )
-    existed = path.exists()
+    # Probe with a temporary file next to it: the target itself is never
+    # created or removed here (other processes may be writing it).
     try:
-        with open(path, "ab"):
-            pass
+        if path.exists():
+            with open(path, "ab"):
+                pass
+        else:
+            with tempfile.NamedTemporaryFile(dir=parent, prefix=".memsgd-"):
+                pass
     except OSError as exc:
         raise PermissionError(
             f"cannot write the recording to {path}: {exc.strerror}"
         ) from None
-    if not existed:
-        path.unlink()
     return path
 
 

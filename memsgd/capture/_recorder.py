@@ -317,6 +317,7 @@ class NoiseRecorder(keras.optimizers.Optimizer):
         coords = select_coordinates(var_list, self.num_coords, self.seed, self.exclude)
         c, n_vars, cap = len(coords), len(var_list), self.capacity
         rec = _State()
+        self._writes = _writes_file(tf.distribute.get_strategy())
         rec.coords = coords
         rec.var_list = var_list
         rec.traced = False
@@ -590,6 +591,10 @@ class NoiseRecorder(keras.optimizers.Optimizer):
         probes = int(rec.probes.numpy())
         if rows == self._drained and probes == self._probes_drained:
             return 0
+        if not getattr(self, "_writes", True):
+            # Another worker writes the file; keep the counters in step.
+            self._drained, self._probes_drained = rows, probes
+            return 0
         writer = self._writer or self._open_writer()
         cap = self.capacity
         if probes > self._probes_drained:
@@ -676,6 +681,18 @@ class NoiseRecorder(keras.optimizers.Optimizer):
             config.pop("inner_optimizer"), custom_objects=custom_objects
         )
         return cls(inner, **config)
+
+
+def _writes_file(strategy) -> bool:
+    """Whether this process writes: the chief, or worker 0 without a chief."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    task_type = getattr(resolver, "task_type", None)
+    if resolver is None or not task_type:
+        return True
+    if task_type == "chief":
+        return True
+    jobs = resolver.cluster_spec().jobs if resolver.cluster_spec() else []
+    return task_type == "worker" and resolver.task_id == 0 and "chief" not in jobs
 
 
 def _json_default(value):
