@@ -448,7 +448,8 @@ def escape_sweep(
       parameter: "hurst" (fbm), "alpha" (levy), "sigma" or "curvature".
       values: the swept values.
       potential: "double_well", "quadratic" or a Potential object.
-      sigma: noise amplitude (unless swept).
+      sigma: noise amplitude (unless swept; the dict's "sigma" is this
+        value even when ``parameter`` is "sigma").
       dt: step size.
       num_steps: horizon in steps.
       num_paths: paths per value.

@@ -271,24 +271,19 @@ def euler_maruyama(
 
 
 _INTEGRATORS: dict = {}
-_BLOCKS: dict = {}
 
 
 def _block_fn(driver_type, steps, path_chunk, dims, dtype, branch=None):
-    """A graph-mode sampler of unit increments, cached per type and shape.
+    """A sampler of unit increments for one block, run eagerly.
 
     Not compiled with XLA: XLA's random-number kernels on CPU are many times
-    slower than TensorFlow's own, and slow down badly on a busy machine.
+    slower than TensorFlow's own, and slow down badly on a busy machine. Not
+    wrapped in ``tf.function`` either: each block is a few large ops, so
+    graph mode gains nothing and would retrace for every block shape.
     """
-    key = (driver_type, steps, path_chunk, dims, dtype, branch)
-    if key not in _BLOCKS:
-        sampler = driver_type.block_sampler
-        shape = [steps, path_chunk, dims]
-        _BLOCKS[key] = tf.function(
-            lambda seed, params: sampler(shape, seed, params, dtype, branch),
-            jit_compile=False,
-        )
-    return _BLOCKS[key]
+    sampler = driver_type.block_sampler
+    shape = [steps, path_chunk, dims]
+    return lambda seed, params: sampler(shape, seed, params, dtype, branch)
 
 
 def _integrator(drift, exit_fn, record_every, num_records, jit_compile, tamed):
