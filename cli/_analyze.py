@@ -36,7 +36,7 @@ QUICK = {
     "num_test": 512,
     "epochs": 2,
     "batch_size": 32,
-    "reference_size": 256,
+    "reference_size": 0,
     "frozen_steps": 200,
     "coords": 128,
     "escape_paths": 200,
@@ -255,6 +255,8 @@ def run(**o) -> None:
     out = _prepare_out(o["out_dir"])
     if o["quick"]:
         o.update({k: v if o.get(k) is None else min(o[k], v) for k, v in QUICK.items()})
+        # The quick set is small enough for an exact probe at every step.
+        o["probe_every"] = 1
     o.setdefault("escape_paths", 500)
     o.setdefault("escape_steps", 2000)
 

@@ -109,9 +109,11 @@ def main(verbose: int) -> None:
 @click.option(
     "--probe-every",
     type=int,
-    default=1,
+    default=10,
     show_default=True,
-    help="Steps between full-gradient probes in training.",
+    help="Steps between full-gradient probes in training. Only the probed "
+    "steps enter the statistics (exact SGN); 1 records every step exactly but "
+    "costs one full pass over the reference set per step.",
 )
 @click.option(
     "--frozen-steps",
@@ -123,10 +125,11 @@ def main(verbose: int) -> None:
 @click.option(
     "--reference-size",
     type=int,
-    default=512,
+    default=0,
     show_default=True,
     help="Examples in the in-training probe's fixed reference subset "
-    "(0: the whole training set). The frozen protocol always uses the whole set.",
+    "(0: the whole training set, exact). A subset is cheaper but biases H-hat "
+    "upward (README). The frozen protocol always uses the whole set.",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
