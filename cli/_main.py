@@ -109,11 +109,11 @@ def main(verbose: int) -> None:
 @click.option(
     "--probe-every",
     type=int,
-    default=10,
+    default=50,
     show_default=True,
-    help="Steps between full-gradient probes in training. Only the probed "
-    "steps enter the statistics (exact SGN); 1 records every step exactly but "
-    "costs one full pass over the reference set per step.",
+    help="Steps between full-gradient probes in training. Only probed steps "
+    "enter the statistics (exact SGN), which need at least 64 of them: use 1 "
+    "for an in-training series (one full pass over the reference set per step).",
 )
 @click.option(
     "--frozen-steps",
