@@ -198,7 +198,7 @@ def _train_and_record(name, ds, o, path, metadata, timer) -> dict:
                 ds.y_train,
                 batch_size=o["batch_size"],
                 num_batches=o["frozen_steps"],
-                sampler="without_replacement",
+                sampler=o["sampler"],
                 path=path,
                 group="frozen",
                 num_coords=o["coords"],

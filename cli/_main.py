@@ -116,6 +116,14 @@ def main(verbose: int) -> None:
     "for an in-training series (one full pass over the reference set per step).",
 )
 @click.option(
+    "--sampler",
+    type=click.Choice(("without_replacement", "with_replacement")),
+    default="without_replacement",
+    show_default=True,
+    help="Minibatch sampler of the frozen protocol: shuffled epochs (the paper "
+    "authors' loader; SGN sums to zero over each epoch) or independent draws.",
+)
+@click.option(
     "--frozen-steps",
     type=int,
     default=1000,

@@ -130,44 +130,42 @@ def _fmt(x, digits=2) -> str:
 
 
 def findings(summary: dict) -> list[str]:
-    """Plain sentences about what the run found, drawn from the summary."""
+    """Plain sentences about what the run found, drawn from the summary.
+
+    One sentence per analysed (architecture, protocol) pair, one per group
+    that could not be analysed, and an overall line each for memory and
+    escape.
+    """
     lines = []
+    below = total = 0
     for arch, block in summary.get("architectures", {}).items():
         for name, prot in block.get("protocols", {}).items():
-            st = prot.get("stats") or {}
-            h = st.get("hurst") or {}
+            st = prot.get("stats")
+            if not st or (st.get("hurst") or {}).get("median") is None:
+                lines.append(f"{arch} ({name}): not analysed: {prot.get('error')}")
+                continue
+            h = st["hurst"]
             g = st.get("gaussianity") or {}
-            tail = (st.get("tail_index") or {}).get("per_coordinate") or {}
             stable = st.get("stable") or {}
             drv = prot.get("drivers") or {}
-            if h.get("mean") is None:
-                continue
-            below = h.get("fraction_below_half")
-            memory = (
-                "short-range memory (H < 1/2)"
-                if h["median"] < 0.5
-                else "no short-range memory (H >= 1/2)"
-            )
+            total += 1
+            below += h["median"] < 0.5
             lines.append(
-                f"{arch} ({name}, T={st.get('num_steps')}, C={st.get('num_series')}):"
-                f" median H = {_fmt(h['median'])} ({memory}); the 95% interval is"
-                f" entirely below 1/2 for {_fmt(100 * below, 0)}% of coordinates."
+                f"{arch} ({name}, T={st['num_steps']}, C={st['num_series']}): "
+                f"median H {_fmt(h['median'])}, CI below 1/2 for "
+                f"{_fmt(100 * h['fraction_below_half'], 0)}% of coordinates; "
+                f"Gaussianity rejected for "
+                f"{_fmt(100 * (g.get('fraction_rejected_any') or float('nan')), 0)}%;"
+                f" median stable alpha {_fmt(stable.get('median_alpha'))}; best "
+                f"driver {drv.get('best', 'n/a')} (confidence "
+                f"{_fmt(100 * drv.get('confidence', float('nan')), 0)}%)."
             )
-            if g.get("fraction_rejected_any") is not None:
-                lines.append(
-                    f"{arch} ({name}): Gaussianity rejected for "
-                    f"{_fmt(100 * g['fraction_rejected_any'], 0)}% of coordinates "
-                    f"(Benjamini-Hochberg, FDR {g.get('fdr')}); median tail index "
-                    f"{_fmt(tail.get('median'))}, median stable alpha "
-                    f"{_fmt(stable.get('median_alpha'))}."
-                )
-            if drv.get("best"):
-                lines.append(
-                    f"{arch} ({name}): the best SDE driver is {drv['best']} "
-                    f"(ranking {', '.join(drv.get('ranking', []))}; it stays best "
-                    f"in {_fmt(100 * drv.get('confidence', float('nan')), 0)}% of "
-                    "bootstrap resamples)."
-                )
+    if total:
+        lines.insert(
+            0,
+            f"Median H is below 1/2 in {below} of {total} analysed SGN series "
+            "(architecture x protocol).",
+        )
     sweep = (summary.get("escape") or {}).get("hurst")
     if sweep and sweep.get("mean_escape_time"):
         times = sweep["mean_escape_time"]
@@ -176,7 +174,7 @@ def findings(summary: dict) -> list[str]:
         lines.append(
             "Escape from the sharp minimum under fBM noise: mean escape time "
             f"{_fmt(times[0], 1)} at H={values[0]} and {_fmt(times[-1], 1)} at "
-            f"H={values[-1]}; it {'grows' if rising else 'does not grow steadily'}"
-            " with H."
+            f"H={values[-1]} (censoring-aware); it "
+            f"{'grows' if rising else 'does not grow steadily'} with H."
         )
     return lines
