@@ -16,6 +16,9 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
+# Fewest SGN rows the statistics accept (every estimator's minimum).
+MIN_STEPS = 64
+
 # Escape sweeps in the report: the swept values and the common setting.
 HURST_GRID = (0.2, 0.35, 0.5, 0.65, 0.8)
 ALPHA_GRID = (1.4, 1.6, 1.8, 2.0)
@@ -39,10 +42,10 @@ def analyse_group(sgn: np.ndarray, seed: int) -> dict:
     if constant.any():
         logger.info("dropping %d constant or mostly-zero coordinates", constant.sum())
         sgn = sgn[:, ~constant]
-    if sgn.shape[0] < 64 or sgn.shape[1] < 2:
+    if sgn.shape[0] < MIN_STEPS or sgn.shape[1] < 2:
         raise ValueError(
-            "an SGN series needs at least 64 steps and 2 varying coordinates to "
-            f"analyse. Received: shape={sgn.shape}"
+            f"an SGN series needs at least {MIN_STEPS} steps and 2 varying "
+            f"coordinates to analyse. Received: shape={sgn.shape}"
         )
     result = {"stats": stats.analyze(sgn, seed=seed).to_dict()}
     result["drivers"] = sde.fit_drivers(sgn, seed=seed).to_dict()
@@ -61,10 +64,24 @@ def analyse_recording(path: str | os.PathLike, seed: int = 0) -> dict:
         logger.info("analysing %s:%s, SGN shape %s", path, name, sgn.shape)
         block = {
             "protocol": group.protocol,
+            "attrs": _json_attrs(group.attrs),
             "num_steps": int(sgn.shape[0]),
             "rows_recorded": int(group.sgn.shape[0]),
             "rows_used": rows,
         }
+        if sgn.shape[0] < MIN_STEPS:
+            # Most often an in-training group probed every K > 1 steps.
+            block.update(
+                {
+                    "stats": None,
+                    "drivers": None,
+                    "error": f"only {sgn.shape[0]} {rows}; the statistics need at "
+                    f"least {MIN_STEPS} (probe more often, e.g. --probe-every 1, "
+                    "or record more steps)",
+                }
+            )
+            out[name] = block
+            continue
         try:
             block.update(analyse_group(sgn, seed))
         except ValueError as exc:
@@ -73,6 +90,17 @@ def analyse_recording(path: str | os.PathLike, seed: int = 0) -> dict:
             logger.warning("not analysing %s:%s: %s", path, name, exc)
             block.update({"stats": None, "drivers": None, "error": str(exc)})
         out[name] = block
+    return out
+
+
+def _json_attrs(attrs: dict) -> dict:
+    """The group's scalar attributes (sampler, batch size, ...) for JSON."""
+    out = {}
+    for key, value in attrs.items():
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, (str, int, float, bool)) or value is None:
+            out[key] = value
     return out
 
 
@@ -137,7 +165,7 @@ def findings(summary: dict) -> list[str]:
     escape.
     """
     lines = []
-    below = total = 0
+    medians, shares = [], []
     for arch, block in summary.get("architectures", {}).items():
         for name, prot in block.get("protocols", {}).items():
             st = prot.get("stats")
@@ -148,10 +176,12 @@ def findings(summary: dict) -> list[str]:
             g = st.get("gaussianity") or {}
             stable = st.get("stable") or {}
             drv = prot.get("drivers") or {}
-            total += 1
-            below += h["median"] < 0.5
+            medians.append(h["median"])
+            shares.append(h["fraction_below_half"])
+            sampler = (prot.get("attrs") or {}).get("sampler")
+            where = f"{name}, {sampler}" if sampler else name
             lines.append(
-                f"{arch} ({name}, T={st['num_steps']}, C={st['num_series']}): "
+                f"{arch} ({where}, T={st['num_steps']}, C={st['num_series']}): "
                 f"median H {_fmt(h['median'])}, CI below 1/2 for "
                 f"{_fmt(100 * h['fraction_below_half'], 0)}% of coordinates; "
                 f"Gaussianity rejected for "
@@ -160,11 +190,16 @@ def findings(summary: dict) -> list[str]:
                 f"driver {drv.get('best', 'n/a')} (confidence "
                 f"{_fmt(100 * drv.get('confidence', float('nan')), 0)}%)."
             )
-    if total:
+    if medians:
+        # With no memory (H = 1/2) about 2.5% of coordinates would have a 95%
+        # interval entirely below 1/2; that is the yardstick for the shares.
         lines.insert(
             0,
-            f"Median H is below 1/2 in {below} of {total} analysed SGN series "
-            "(architecture x protocol).",
+            f"Across {len(medians)} analysed SGN series, median H ranges "
+            f"{_fmt(min(medians))}-{_fmt(max(medians))}; the share of coordinates "
+            f"whose 95% interval lies entirely below 1/2 ranges "
+            f"{_fmt(100 * min(shares), 0)}-{_fmt(100 * max(shares), 0)}% "
+            "(about 2.5% if there were no memory).",
         )
     sweep = (summary.get("escape") or {}).get("hurst")
     if sweep and sweep.get("mean_escape_time"):
