@@ -203,9 +203,11 @@ def load_idx_dir(path: str | os.PathLike, name: str = "fashion_mnist") -> Datase
     """
     directory = pathlib.Path(path).expanduser()
     found = {key: _find_idx(directory, stem) for key, stem in _IDX_FILES.items()}
-    if any(v is None for v in found.values()):
-        raise _missing(name, [directory])
-    arrays = {key: _idx.read_idx(p) for key, p in found.items()}
+    arrays = {}
+    for key, file in found.items():
+        if file is None:
+            raise _missing(name, [directory])
+        arrays[key] = _idx.read_idx(file)
     return Dataset(
         name=name,
         x_train=_images(arrays["x_train"]),

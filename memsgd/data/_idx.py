@@ -12,9 +12,9 @@ import os
 
 import numpy as np
 
-_DTYPES = {
-    0x08: np.uint8,
-    0x09: np.int8,
+_DTYPES: dict[int, np.dtype] = {
+    0x08: np.dtype(np.uint8),
+    0x09: np.dtype(np.int8),
     0x0B: np.dtype(">i2"),
     0x0C: np.dtype(">i4"),
     0x0D: np.dtype(">f4"),
@@ -40,7 +40,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         data = f.read()
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _DTYPES:
         raise ValueError(f"`path` is not an IDX file. Received: path={path!r}")
-    dtype = np.dtype(_DTYPES[data[2]])
+    dtype = _DTYPES[data[2]]
     ndim = data[3]
     shape = tuple(
         int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)
