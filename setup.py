@@ -40,7 +40,8 @@ INSTALL_REQUIRES = [
 ]
 
 EXTRAS_REQUIRE = {
-    "test": ["pytest>=8,<10", "pytest-xdist>=3.5,<4"],
+    "tensorboard": ["tensorboard>=2.20,<2.22"],
+    "test": ["pytest>=8,<10", "pytest-xdist>=3.5,<4", "tensorboard>=2.20,<2.22"],
     "lint": ["ruff>=0.6,<1", "mypy>=1.10,<2"],
     "bench": ["nolds", "hurst", "fathon", "fbm"],
 }

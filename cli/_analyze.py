@@ -13,6 +13,7 @@ or is interrupted keeps the results (and the HDF5 recordings) it has so far.
 from __future__ import annotations
 
 import datetime
+import importlib.util
 import json
 import logging
 import math
@@ -252,6 +253,11 @@ def _write_summary(out: pathlib.Path, summary: dict) -> None:
 def run(**o) -> None:
     started = time.perf_counter()
     _check_options(o)
+    if o["tensorboard"] and importlib.util.find_spec("tensorboard") is None:
+        raise RuntimeError(
+            "--tensorboard needs the tensorboard package: "
+            "pip install 'memsgd[tensorboard]' (or pip install tensorboard)"
+        )
     out = _prepare_out(o["out_dir"])
     if o["quick"]:
         o.update({k: v if o.get(k) is None else min(o[k], v) for k, v in QUICK.items()})
