@@ -51,6 +51,26 @@ def _w(base: int, width: float) -> int:
     return max(1, math.ceil(base * width))
 
 
+def _conv(filters: int, kernel: int, init, name: str, padding: str = "same"):
+    """A ReLU convolution with the builder's initialiser."""
+    return layers.Conv2D(
+        filters,
+        kernel,
+        padding=padding,
+        activation="relu",
+        kernel_initializer=init,
+        name=name,
+    )
+
+
+def _head(x, units, num_classes: int, init):
+    """Flatten, ReLU dense layers ``fc1, fc2, ...``, then the logits."""
+    x = layers.Flatten()(x)
+    for i, n in enumerate(units, start=1):
+        x = layers.Dense(n, "relu", kernel_initializer=init, name=f"fc{i}")(x)
+    return layers.Dense(num_classes, kernel_initializer=init, name="logits")(x)
+
+
 def mlp(input_shape, num_classes, width: float = 1.0, depth: int = 2, seed: int = 0):
     """A fully connected ReLU network with ``depth`` hidden layers of 128*width."""
     shape = _check_shape(input_shape)
@@ -58,12 +78,7 @@ def mlp(input_shape, num_classes, width: float = 1.0, depth: int = 2, seed: int 
     _check("depth", depth)
     init = keras.initializers.GlorotUniform(seed=seed)
     inputs = keras.Input(shape)
-    x = layers.Flatten()(inputs)
-    for i in range(int(depth)):
-        x = layers.Dense(
-            _w(128, width), "relu", kernel_initializer=init, name=f"dense{i}"
-        )(x)
-    outputs = layers.Dense(num_classes, kernel_initializer=init, name="logits")(x)
+    outputs = _head(inputs, [_w(128, width)] * int(depth), num_classes, init)
     return keras.Model(inputs, outputs, name="mlp")
 
 
@@ -74,23 +89,11 @@ def lenet(input_shape, num_classes, width: float = 1.0, seed: int = 0):
     _check("width", width, 1e-3)
     init = keras.initializers.GlorotUniform(seed=seed)
     inputs = keras.Input(shape)
-    x = layers.Conv2D(
-        _w(6, width),
-        5,
-        padding="same",
-        activation="relu",
-        kernel_initializer=init,
-        name="conv1",
-    )(inputs)
+    x = _conv(_w(6, width), 5, init, "conv1")(inputs)
     x = layers.MaxPooling2D()(x)
-    x = layers.Conv2D(
-        _w(16, width), 5, activation="relu", kernel_initializer=init, name="conv2"
-    )(x)
+    x = _conv(_w(16, width), 5, init, "conv2", padding="valid")(x)
     x = layers.MaxPooling2D()(x)
-    x = layers.Flatten()(x)
-    x = layers.Dense(_w(120, width), "relu", kernel_initializer=init, name="fc1")(x)
-    x = layers.Dense(_w(84, width), "relu", kernel_initializer=init, name="fc2")(x)
-    outputs = layers.Dense(num_classes, kernel_initializer=init, name="logits")(x)
+    outputs = _head(x, [_w(120, width), _w(84, width)], num_classes, init)
     return keras.Model(inputs, outputs, name="lenet")
 
 
@@ -105,53 +108,30 @@ def vgg(input_shape, num_classes, width: float = 1.0, depth: int = 1, seed: int 
     x = inputs
     for stage, filters in enumerate((16, 32, 64)):
         for j in range(int(depth)):
-            x = layers.Conv2D(
-                _w(filters, width),
-                3,
-                padding="same",
-                activation="relu",
-                kernel_initializer=init,
-                name=f"conv{stage}_{j}",
-            )(x)
+            x = _conv(_w(filters, width), 3, init, f"conv{stage}_{j}")(x)
         x = layers.MaxPooling2D()(x)
-    x = layers.Flatten()(x)
-    x = layers.Dense(_w(128, width), "relu", kernel_initializer=init, name="fc")(x)
-    outputs = layers.Dense(num_classes, kernel_initializer=init, name="logits")(x)
+    outputs = _head(x, [_w(128, width)], num_classes, init)
     return keras.Model(inputs, outputs, name="vgg")
 
 
 def _basic_block(x, filters, stride, init, name):
-    shortcut = x
-    y = layers.Conv2D(
-        filters,
-        3,
-        stride,
-        padding="same",
-        use_bias=False,
-        kernel_initializer=init,
-        name=f"{name}_conv1",
-    )(x)
-    y = layers.BatchNormalization(name=f"{name}_bn1")(y)
-    y = layers.ReLU()(y)
-    y = layers.Conv2D(
-        filters,
-        3,
-        padding="same",
-        use_bias=False,
-        kernel_initializer=init,
-        name=f"{name}_conv2",
-    )(y)
-    y = layers.BatchNormalization(name=f"{name}_bn2")(y)
-    if stride != 1 or shortcut.shape[-1] != filters:
-        shortcut = layers.Conv2D(
+    def conv_bn(y, kernel, stride, suffix):
+        y = layers.Conv2D(
             filters,
-            1,
+            kernel,
             stride,
+            padding="same",
             use_bias=False,
             kernel_initializer=init,
-            name=f"{name}_proj",
-        )(x)
-        shortcut = layers.BatchNormalization(name=f"{name}_projbn")(shortcut)
+            name=f"{name}_{suffix}",
+        )(y)
+        return layers.BatchNormalization(name=f"{name}_{suffix}bn")(y)
+
+    y = layers.ReLU()(conv_bn(x, 3, stride, "conv1"))
+    y = conv_bn(y, 3, 1, "conv2")
+    shortcut = x
+    if stride != 1 or x.shape[-1] != filters:
+        shortcut = conv_bn(x, 1, stride, "proj")
     return layers.ReLU()(layers.Add()([y, shortcut]))
 
 
@@ -161,7 +141,7 @@ def resnet20(
     """CIFAR ResNet (6*depth+2 layers) with batch norm; widths (16,32,64)*width.
 
     The default ``width=0.5`` halves the channels so it trains on two cores;
-    ``width=1`` is the published ResNet-20.
+    ``width=1`` is the published ResNet-20 (He et al. 2016, arXiv:1512.03385).
     """
     shape = _check_shape(input_shape)
     _conv_input(shape, "resnet20")
@@ -188,42 +168,17 @@ def resnet20(
 
 
 def alexnet(input_shape, num_classes, width: float = 1.0, seed: int = 0):
-    """Small AlexNet-style net: conv(32,5)-pool-conv(64,5)-pool-conv(64,3)-fc."""
+    """Small AlexNet-style net: conv(32,5)-pool-conv(64,5)-pool-conv(64,3)-pool-fc."""
     shape = _check_shape(input_shape)
     _conv_input(shape, "alexnet")
     _check("width", width, 1e-3)
     init = keras.initializers.HeNormal(seed=seed)
     inputs = keras.Input(shape)
-    x = layers.Conv2D(
-        _w(32, width),
-        5,
-        padding="same",
-        activation="relu",
-        kernel_initializer=init,
-        name="conv1",
-    )(inputs)
-    x = layers.MaxPooling2D(3, 2, padding="same")(x)
-    x = layers.Conv2D(
-        _w(64, width),
-        5,
-        padding="same",
-        activation="relu",
-        kernel_initializer=init,
-        name="conv2",
-    )(x)
-    x = layers.MaxPooling2D(3, 2, padding="same")(x)
-    x = layers.Conv2D(
-        _w(64, width),
-        3,
-        padding="same",
-        activation="relu",
-        kernel_initializer=init,
-        name="conv3",
-    )(x)
-    x = layers.MaxPooling2D(3, 2, padding="same")(x)
-    x = layers.Flatten()(x)
-    x = layers.Dense(_w(192, width), "relu", kernel_initializer=init, name="fc1")(x)
-    outputs = layers.Dense(num_classes, kernel_initializer=init, name="logits")(x)
+    x = inputs
+    for i, (filters, kernel) in enumerate(((32, 5), (64, 5), (64, 3)), start=1):
+        x = _conv(_w(filters, width), kernel, init, f"conv{i}")(x)
+        x = layers.MaxPooling2D(3, 2, padding="same")(x)
+    outputs = _head(x, [_w(192, width)], num_classes, init)
     return keras.Model(inputs, outputs, name="alexnet")
 
 
