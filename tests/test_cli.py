@@ -212,3 +212,32 @@ def test_simulate_rejects_bad_flags(tmp_path):
         main, ["simulate", "--paths", "0", "--out", str(tmp_path)]
     )
     _one_line_error(result, "--paths must be >= 1")
+
+
+@pytest.mark.slow
+def test_same_seed_gives_the_same_numbers(quick_run, tmp_path):
+    # TF op determinism is on in analyze: a second run must agree exactly
+    # (the README states bitwise equality for the CPU build).
+    out, _ = quick_run
+    again = tmp_path / "again"
+    proc = _memsgd(
+        "analyze",
+        "--quick",
+        "--archs",
+        "mlp",
+        "--out",
+        str(again),
+        "--quiet",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    first = json.loads((out / "summary.json").read_text())["architectures"]
+    second = json.loads((again / "summary.json").read_text())["architectures"]
+    for block in (first, second):
+        for prot in block["mlp"]["protocols"].values():
+            prot.get("attrs", {}).pop("seconds", None)
+    assert first["mlp"]["protocols"] == second["mlp"]["protocols"]
+    assert (
+        first["mlp"]["training"]["test_accuracy"]
+        == (second["mlp"]["training"]["test_accuracy"])
+    )
