@@ -251,3 +251,65 @@ def test_random_projections_of_the_whole_gradient(tmp_path):
     np.testing.assert_allclose(np.linalg.norm(r, axis=1), 1.0, rtol=1e-6)
     np.testing.assert_allclose(group.projections, group.grad @ r.T, atol=1e-5)
     np.testing.assert_allclose(group.full_projections, group.full_grad @ r.T, atol=1e-5)
+
+
+def test_interrupted_run_keeps_what_was_flushed(tmp_path):
+    x, y = _data()
+    model = _linear()
+    probe = capture.GradientProbe(model, "mse", x, y)
+    opt = capture.NoiseRecorder(
+        keras.optimizers.SGD(0.05),
+        probe=probe,
+        path=tmp_path / "i.h5",
+        num_coords=None,
+        flush_every=3,
+    )
+    model.compile(opt, "mse")
+
+    class Crash(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 6:
+                raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(
+            x,
+            y,
+            batch_size=4,
+            epochs=1,
+            shuffle=False,
+            verbose=0,
+            callbacks=[probe, Crash()],
+        )
+    # Flushed after steps 3 and 6; step 7 was lost with the process.
+    group = recording.read(tmp_path / "i.h5").groups["in_training"]
+    np.testing.assert_array_equal(group.step, np.arange(6))
+    assert np.isfinite(group.sgn).all()
+
+
+def test_terminate_on_nan_still_writes_everything(tmp_path):
+    x, y = _data()
+    model = _linear()
+    probe = capture.GradientProbe(model, "mse", x, y)
+    opt = capture.NoiseRecorder(
+        keras.optimizers.SGD(10.0),
+        probe=probe,
+        path=tmp_path / "n.h5",
+        num_coords=None,
+        flush_every=100,
+    )
+    model.compile(opt, "mse")
+    history = model.fit(
+        x,
+        y,
+        batch_size=4,
+        epochs=20,
+        shuffle=False,
+        verbose=0,
+        callbacks=[probe, keras.callbacks.TerminateOnNaN()],
+    )
+    steps = int(opt.iterations.numpy())
+    assert steps < 20 * N // 4  # stopped early
+    group = recording.read(tmp_path / "n.h5").groups["in_training"]
+    assert len(group.step) == steps and group.attrs["complete"] is True
+    assert not np.isfinite(history.history["loss"][-1])

@@ -19,7 +19,7 @@ def _data():
 
 
 def test_wrapping_a_non_optimizer(tmp_path):
-    with pytest.raises(TypeError, match="must be a keras.optimizers.Optimizer"):
+    with pytest.raises(TypeError, match=r"must be a keras\.optimizers\.Optimizer"):
         capture.NoiseRecorder("sgd", path=tmp_path / "r.h5")
     with pytest.raises(ValueError, match="does not take `clipnorm`"):
         capture.NoiseRecorder(
@@ -60,9 +60,9 @@ def test_unwritable_output_path(tmp_path, where):
     if where == "dir":
         path.mkdir()
     x, y = _data()
-    with pytest.raises((PermissionError, ValueError), match="recording|folder|path"):
+    with pytest.raises((PermissionError, ValueError), match=r"recording|folder|path"):
         capture.NoiseRecorder(keras.optimizers.SGD(), path=path)
-    with pytest.raises((PermissionError, ValueError), match="recording|folder|path"):
+    with pytest.raises((PermissionError, ValueError), match=r"recording|folder|path"):
         capture.record_frozen(_model(), LOSS, x, y, batch_size=5, path=path)
 
 

@@ -118,6 +118,7 @@ def sgn_norms(grads, full):
     return tf.stack([tf.norm(tf.reshape(g - f, [-1])) for g, f in zip(grads, full)])
 
 
+@tf.autograph.experimental.do_not_convert
 def model_gradient(
     model, loss, x, y, training, loss_scale, denominator, reg_weight=1.0
 ):
@@ -200,8 +201,13 @@ class FullGradient:
         )
         return [grads[i] for i in order], total
 
-    def __call__(self, variables):
-        """Returns ([grad per variable in ``variables``], full loss)."""
+    @tf.autograph.experimental.do_not_convert
+    def __call__(self, variables, shard: bool = True):
+        """Returns ([grad per variable in ``variables``], full loss).
+
+        ``shard=False`` makes every replica compute the whole gradient, with
+        no collective: needed where the call sits inside a ``tf.cond``.
+        """
         trainable = self.model.trainable_variables
         ids = {id(v): i for i, v in enumerate(trainable)}
         try:
@@ -213,7 +219,7 @@ class FullGradient:
             ) from None
         ctx = tf.distribute.get_replica_context()
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        if ctx is not None and replicas > 1:
+        if shard and ctx is not None and replicas > 1:
             first = tf.cast(ctx.replica_id_in_sync_group, "int32")
         else:
             first, replicas = tf.constant(0, "int32"), 1

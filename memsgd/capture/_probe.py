@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import keras
 import numpy as np
@@ -134,7 +135,7 @@ class GradientProbe(keras.callbacks.Callback):
             self._x = tf.Variable(x, trainable=False, name="memsgd_probe_x")
             self._y = tf.Variable(y, trainable=False, name="memsgd_probe_y")
         self._full = None
-        self.recorder = None
+        self.recorder: Any = None
         # The hooks below never read `logs`: let Keras skip converting them.
         self._supports_tf_logs = True
         self._last_flush = 0
@@ -143,8 +144,13 @@ class GradientProbe(keras.callbacks.Callback):
     def loss(self):
         return resolve_loss(self._loss, self._probe_model)
 
-    def full_gradient(self, variables):
-        """In-graph: ([grad L per variable in ``variables``], L)."""
+    @tf.autograph.experimental.do_not_convert
+    def full_gradient(self, variables, shard: bool = True):
+        """In-graph: ([grad L per variable in ``variables``], L).
+
+        Under a strategy, ``shard`` shares the chunks out among the replicas
+        and sums the parts; without it each replica does the whole pass.
+        """
         if self._full is None:
             self._full = FullGradient(
                 self._probe_model,
@@ -155,7 +161,7 @@ class GradientProbe(keras.callbacks.Callback):
                 training=self.training,
                 loss_scale=self.loss_scale,
             )
-        return self._full(variables)
+        return self._full(variables, shard=shard)
 
     def config(self) -> dict:
         return {

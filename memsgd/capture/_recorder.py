@@ -6,6 +6,7 @@ import json
 import logging
 import threading
 import warnings
+from typing import Any
 
 import keras
 import numpy as np
@@ -65,11 +66,20 @@ class _State:
     """
 
 
-def _buffer(shape, dtype, fill, name):
+def _buffer(shape, dtype, fill, name, local=False):
+    """A recording buffer; under a strategy, mirrored or (``local``) per replica.
+
+    Mirrored buffers (ON_WRITE, first replica's value) are written in the
+    replica context through a merge call. That is not allowed inside
+    ``tf.cond``, so what the probe writes there is ``local``: ON_READ, each
+    replica writes its own copy (the values are the same, computed after the
+    all-reduce) and a read outside returns the first replica's copy.
+    """
     kwargs = {}
     if tf.distribute.has_strategy():
+        sync = tf.VariableSynchronization
         kwargs = {
-            "synchronization": tf.VariableSynchronization.ON_WRITE,
+            "synchronization": sync.ON_READ if local else sync.ON_WRITE,
             "aggregation": tf.VariableAggregation.ONLY_FIRST_REPLICA,
         }
     return tf.Variable(
@@ -80,8 +90,23 @@ def _buffer(shape, dtype, fill, name):
     )
 
 
+def _local(buffer):
+    """This replica's own copy of a ``local`` buffer (itself when not
+    distributed). Writing it directly skips the distribution machinery,
+    which would otherwise ask for a merge call. Uses TF's long-standing
+    private ``_get_on_device_or_primary``."""
+    if (
+        getattr(buffer, "synchronization", None) == tf.VariableSynchronization.ON_READ
+        and hasattr(buffer, "_get_on_device_or_primary")
+        and not tf.distribute.in_cross_replica_context()
+    ):
+        return buffer._get_on_device_or_primary()
+    return buffer
+
+
 def _put(buffer, index, value):
     value = tf.convert_to_tensor(value, buffer.dtype)
+    buffer = _local(buffer)
     return buffer.scatter_update(
         tf.IndexedSlices(tf.expand_dims(value, 0), tf.reshape(index, [1]))
     )
@@ -204,7 +229,7 @@ class NoiseRecorder(keras.optimizers.Optimizer):
         self.capacity = int(capacity)
         self.metadata = dict(metadata or {})
         self.epoch = -1
-        self.probe = None
+        self.probe: Any = None
         self._rec = None
         self._model = None
         self._writer = None
@@ -323,7 +348,8 @@ class NoiseRecorder(keras.optimizers.Optimizer):
         rec.traced = False
         with tf.init_scope():
             rec.full = [
-                _buffer(tuple(v.shape), tf.float32, 0.0, "full_grad") for v in var_list
+                _buffer(tuple(v.shape), tf.float32, 0.0, "full_grad", local=True)
+                for v in var_list
             ]
             rec.sgn = _buffer((cap, c), tf.float32, np.nan, "sgn")
             rec.step = _buffer((cap,), tf.int64, -1, "step")
@@ -336,13 +362,15 @@ class NoiseRecorder(keras.optimizers.Optimizer):
             rec.gnorm = _buffer((cap, n_vars), tf.float32, np.nan, "grad_norm")
             rec.xnorm = _buffer((cap, n_vars), tf.float32, np.nan, "sgn_norm")
             rec.cos = _buffer((cap, n_vars), tf.float32, np.nan, "cosine")
-            rec.full_c = _buffer((cap, c), tf.float32, np.nan, "full_coords")
-            rec.full_step = _buffer((cap,), tf.int64, -1, "full_step")
-            rec.full_loss = _buffer((cap,), tf.float32, np.nan, "full_loss")
+            rec.full_c = _buffer(
+                (cap, c), tf.float32, np.nan, "full_coords", local=True
+            )
+            rec.full_step = _buffer((cap,), tf.int64, -1, "full_step", local=True)
+            rec.full_loss = _buffer((cap,), tf.float32, np.nan, "full_loss", local=True)
             rec.rows = _buffer((), tf.int64, 0, "rows")
-            rec.probes = _buffer((), tf.int64, 0, "probes")
+            rec.probes = _buffer((), tf.int64, 0, "probes", local=True)
             rec.skips = _buffer((), tf.int64, 0, "skips")
-            rec.last_probe = _buffer((), tf.int64, -1, "last_probe")
+            rec.last_probe = _buffer((), tf.int64, -1, "last_probe", local=True)
             rec.seen = _buffer((), tf.float32, 0.0, "seen")
             m = self.num_projections
             rec.directions = None
@@ -352,12 +380,15 @@ class NoiseRecorder(keras.optimizers.Optimizer):
                     for r in _graph.random_directions(var_list, m, self.seed)
                 ]
             rec.proj = _buffer((cap, max(m, 1)), tf.float32, np.nan, "proj")
-            rec.full_proj = _buffer((cap, max(m, 1)), tf.float32, np.nan, "fproj")
+            rec.full_proj = _buffer(
+                (cap, max(m, 1)), tf.float32, np.nan, "fproj", local=True
+            )
         self._rec = rec
 
     # ------------------------------------------------------------------
     # The step.
 
+    @tf.autograph.experimental.do_not_convert
     def apply(self, grads, trainable_variables=None):
         if not self.built:
             if trainable_variables is None:
@@ -416,9 +447,10 @@ class NoiseRecorder(keras.optimizers.Optimizer):
         per_variable = rec.coords.per_variable
 
         def take_probe():
-            full, full_loss = probe.full_gradient(rec.var_list)
-            p = rec.probes % self.capacity
-            ops = [f.assign(v) for f, v in zip(rec.full, full)]
+            # Inside tf.cond (every > 1) no collective may run: no sharding.
+            full, full_loss = probe.full_gradient(rec.var_list, shard=probe.every == 1)
+            p = _local(rec.probes).read_value() % self.capacity
+            ops = [_local(f).assign(v) for f, v in zip(rec.full, full)]
             ops += [
                 _put(rec.full_c, p, _graph.gather_coords(full, per_variable)),
                 _put(rec.full_step, p, step),
@@ -427,7 +459,10 @@ class NoiseRecorder(keras.optimizers.Optimizer):
             if self.num_projections:
                 ops.append(_put(rec.full_proj, p, _graph.project(full, rec.directions)))
             with tf.control_dependencies(ops):
-                done = tf.group(rec.probes.assign_add(1), rec.last_probe.assign(step))
+                done = tf.group(
+                    _local(rec.probes).assign_add(1),
+                    _local(rec.last_probe).assign(step),
+                )
             with tf.control_dependencies([done]):
                 return tf.constant(True)
 
@@ -440,9 +475,9 @@ class NoiseRecorder(keras.optimizers.Optimizer):
                 lambda: tf.constant(False),
             )
         with tf.control_dependencies([taken]):
-            full = [f.read_value() for f in rec.full]
-            probe_age = step - rec.last_probe.read_value()
-            probe_index = rec.probes.read_value() - 1
+            full = [_local(f).read_value() for f in rec.full]
+            probe_age = step - _local(rec.last_probe).read_value()
+            probe_index = _local(rec.probes).read_value() - 1
         gc = _graph.gather_coords(g, rec.coords.per_variable)
         fc = _graph.gather_coords(full, rec.coords.per_variable)
         gnorm, _, cos = _graph.layer_summaries(g, full)
@@ -608,12 +643,10 @@ class NoiseRecorder(keras.optimizers.Optimizer):
                 )
             idx = np.arange(start, probes) % cap
             writer.append_full(
-                rec.full_c.numpy()[idx],
-                rec.full_step.numpy()[idx],
-                rec.full_loss.numpy()[idx],
-                projections=rec.full_proj.numpy()[idx]
-                if self.num_projections
-                else None,
+                _rows(rec.full_c, idx),
+                _rows(rec.full_step, idx),
+                _rows(rec.full_loss, idx),
+                projections=_rows(rec.full_proj, idx) if self.num_projections else None,
             )
             self._probes_drained = probes
         written = 0
@@ -624,21 +657,21 @@ class NoiseRecorder(keras.optimizers.Optimizer):
                 self._lost += start - self._drained
             idx = np.arange(start, rows) % cap
             writer.append_rows(
-                rec.sgn.numpy()[idx],
-                projections=rec.proj.numpy()[idx] if self.num_projections else None,
+                _rows(rec.sgn, idx),
+                projections=_rows(rec.proj, idx) if self.num_projections else None,
                 layers={
-                    "grad_norm": rec.gnorm.numpy()[idx],
-                    "sgn_norm": rec.xnorm.numpy()[idx],
-                    "cosine": rec.cos.numpy()[idx],
+                    "grad_norm": _rows(rec.gnorm, idx),
+                    "sgn_norm": _rows(rec.xnorm, idx),
+                    "cosine": _rows(rec.cos, idx),
                 },
-                step=rec.step.numpy()[idx],
+                step=_rows(rec.step, idx),
                 epoch=self.epoch,
-                lr=rec.lr.numpy()[idx],
-                loss=rec.loss.numpy()[idx],
-                batch_size=rec.batch.numpy()[idx],
-                skipped=rec.skipped.numpy()[idx],
-                probe_age=rec.age.numpy()[idx],
-                probe_index=rec.pindex.numpy()[idx],
+                lr=_rows(rec.lr, idx),
+                loss=_rows(rec.loss, idx),
+                batch_size=_rows(rec.batch, idx),
+                skipped=_rows(rec.skipped, idx),
+                probe_age=_rows(rec.age, idx),
+                probe_index=_rows(rec.pindex, idx),
             )
             written = len(idx)
             self._drained = rows
@@ -681,6 +714,11 @@ class NoiseRecorder(keras.optimizers.Optimizer):
             config.pop("inner_optimizer"), custom_objects=custom_objects
         )
         return cls(inner, **config)
+
+
+def _rows(buffer, idx) -> np.ndarray:
+    """Only the rows ``idx`` of a buffer, copied from the device."""
+    return tf.gather(buffer, tf.constant(idx, tf.int64)).numpy()
 
 
 def _writes_file(strategy) -> bool:
