@@ -134,7 +134,7 @@ class GradientProbe(keras.callbacks.Callback):
         with tf.init_scope():
             self._x = tf.Variable(x, trainable=False, name="memsgd_probe_x")
             self._y = tf.Variable(y, trainable=False, name="memsgd_probe_y")
-        self._full = None
+        self._full: Any = None
         self.recorder: Any = None
         # The hooks below never read `logs`: let Keras skip converting them.
         self._supports_tf_logs = True
