@@ -274,3 +274,45 @@ def test_compile_wraps_recorder_under_mixed_precision(tmp_path):
     group = recording.read(tmp_path / "r.h5").groups["in_training"]
     assert group.sgn.shape == (STEPS, 10) and np.isfinite(group.sgn).all()
     assert np.isfinite(group.loss).all()
+
+
+def test_probe_leaves_batch_norm_and_dropout_state_alone(tmp_path):
+    """With every=1 the probe runs the model in training mode each step; the
+    moving statistics and the dropout seed must still follow plain training."""
+    x, y = _data()
+
+    def run(wrap):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential(
+            [
+                keras.Input((D,)),
+                keras.layers.Dense(8, name="h"),
+                keras.layers.BatchNormalization(name="bn"),
+                keras.layers.Dropout(0.3, seed=1),
+                keras.layers.Dense(K, name="out"),
+            ]
+        )
+        opt = keras.optimizers.SGD(0.1, momentum=0.9)
+        callbacks = []
+        if wrap:
+            probe = capture.GradientProbe(model, LOSS, x, y, batch_size=BATCH)
+            opt = capture.NoiseRecorder(
+                opt, probe=probe, path=tmp_path / "bn.h5", num_coords=20
+            )
+            callbacks = [probe]
+        model.compile(opt, LOSS)
+        model.fit(
+            x,
+            y,
+            batch_size=BATCH,
+            epochs=2,
+            shuffle=False,
+            verbose=0,
+            callbacks=callbacks,
+        )
+        return [np.asarray(v) for v in model.variables]
+
+    for a, b in zip(run(False), run(True)):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+    group = recording.read(tmp_path / "bn.h5").groups["in_training"]
+    assert np.isfinite(group.sgn).all() and group.sgn.shape[0] == 2 * STEPS
