@@ -249,3 +249,23 @@ def test_tamed_scheme_keeps_levy_paths_finite_where_euler_explodes():
     tamed = sde.euler_maruyama(*args, scheme="tamed", **kwargs).final
     assert not np.isfinite(euler).all()
     assert np.isfinite(tamed).all()
+
+
+def test_equal_potentials_share_one_compiled_integrator():
+    # A sweep builds a fresh DoubleWell per point; equal potentials must reuse
+    # the compiled loop rather than trace a new tf.function every time.
+    from memsgd.sde import _simulate
+
+    def run(potential):
+        sde.first_passage(
+            potential, "brownian", sigma=0.5, dt=0.01, num_steps=20, num_paths=4
+        )
+        return _simulate._integrator(
+            potential.drift, potential.exited, 0, 0, False, False
+        )
+
+    first = run(sde.DoubleWell(sharp_depth=0.8))
+    again = run(sde.DoubleWell(sharp_depth=0.8))
+    other = run(sde.DoubleWell(sharp_depth=1.3))
+    assert first is again
+    assert first is not other

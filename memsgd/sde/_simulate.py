@@ -286,9 +286,30 @@ def _block_fn(driver_type, steps, path_chunk, dims, dtype, branch=None):
     return lambda seed, params: sampler(shape, seed, params, dtype, branch)
 
 
+def _value_key(fn):
+    """Cache key of a callable: bound methods by their owner's value.
+
+    Since Python 3.8 two bound methods are equal only when their owners are
+    the same object, so ``DoubleWell(1.0).drift`` made twice would miss the
+    cache and build (and trace) a new ``tf.function`` on every call. Frozen
+    dataclass potentials compare by value, so key on (owner, function).
+    """
+    owner = getattr(fn, "__self__", None)
+    if owner is None:
+        return fn
+    return (owner, fn.__func__)
+
+
 def _integrator(drift, exit_fn, record_every, num_records, jit_compile, tamed):
     """A compiled loop over one noise block, cached per (drift, exit, rec)."""
-    key = (drift, exit_fn, record_every, num_records, jit_compile, tamed)
+    key = (
+        _value_key(drift),
+        _value_key(exit_fn),
+        record_every,
+        num_records,
+        jit_compile,
+        tamed,
+    )
     try:
         cached = _INTEGRATORS.get(key)
     except TypeError:  # unhashable drift: no caching
