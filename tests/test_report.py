@@ -987,3 +987,25 @@ def test_out_dir_may_be_a_nested_str(tmp_path):
     nested = tmp_path / "a" / "b"
     path = report.write_report({"architectures": {}}, str(nested))
     assert isinstance(path, pathlib.Path) and path.parent == nested
+
+
+def test_unanalysed_in_training_gives_way_to_frozen(tmp_path):
+    # The default run probes in training too rarely for statistics: every
+    # figure must then show the frozen protocol rather than go missing, and
+    # the Hurst histogram must not keep an empty in-training column.
+    s = _small()
+    for entry in s["architectures"].values():
+        group = entry["protocols"]["in_training"]
+        group["stats"] = group["drivers"] = None
+        group["error"] = "only 4 rows with an exact full gradient"
+    assert report.summary_table(s)  # still one row per group
+    ctx = _figures._Context(s)
+    assert ctx.primary == "frozen"
+    assert {g.kind for g in ctx.primary_groups()} == {"frozen"}
+    ctx.figure = "hurst_distribution"
+    fig = _figures._DRAW["hurst_distribution"](ctx)
+    assert len(fig.axes) == 2  # two architectures, one protocol column
+    assert "in training: no Hurst estimates, not shown" in ctx.notes[ctx.figure]
+    report.write_report(s, tmp_path)
+    drawn = {p.stem for p in (tmp_path / "figures").glob("*.png")}
+    assert drawn == set(report.FIGURE_NAMES)

@@ -155,12 +155,17 @@ class _Context:
         return value
 
     def primary_groups(self) -> list[S.Group]:
-        """One group per architecture: the primary protocol, else the first."""
+        """One group per architecture: the primary protocol, else the first
+        with statistics, else the first."""
         out = []
         for arch in self.archs:
             group = S.group_of(self.summary, arch, self.primary or "")
-            if group is None:
+            if group is None or not isinstance(group.entry.get("stats"), Mapping):
                 found = [g for g in S.groups(self.summary) if g.arch == arch]
+                analysed = [
+                    g for g in found if isinstance(g.entry.get("stats"), Mapping)
+                ]
+                found = analysed or ([group] if group else found)
                 group = found[0] if found else None
             if group is None:
                 self.note(f"{arch}: no recorded protocol")
@@ -210,17 +215,23 @@ def _empty(ax, text: str) -> None:
 
 def _hurst_distribution(ctx: _Context) -> Figure | None:
     archs = [a for a in ctx.archs if any(g.arch == a for g in S.groups(ctx.summary))]
-    if not archs or not ctx.kinds:
+    # A protocol gets a column only if some architecture has estimates for it
+    # (the default run probes in training too rarely for statistics).
+    kinds = [k for k in ctx.kinds if any(_has_hurst(ctx, a, k) for a in archs)]
+    for kind in ctx.kinds:
+        if kind not in kinds:
+            ctx.note(f"{st.protocol_label(kind)}: no Hurst estimates, not shown")
+    if not archs or not kinds:
         ctx.note("no recorded protocol with statistics")
         return None
-    fig = st.new_figure(3.4 * len(ctx.kinds) + 0.4, 1.25 * len(archs) + 0.75)
-    axes = fig.subplots(len(archs), len(ctx.kinds), sharex=True, squeeze=False)
+    fig = st.new_figure(3.4 * len(kinds) + 0.4, 1.25 * len(archs) + 0.75)
+    axes = fig.subplots(len(archs), len(kinds), sharex=True, squeeze=False)
     bins = np.linspace(0.0, 1.0, 41)
     drawn = 0
     method = None
     for i, arch in enumerate(archs):
         color = ctx.colors[arch]
-        for j, kind in enumerate(ctx.kinds):
+        for j, kind in enumerate(kinds):
             ax = axes[i][j]
             group = S.group_of(ctx.summary, arch, kind)
             if group is None:
@@ -278,8 +289,18 @@ def _hurst_distribution(ctx: _Context) -> Figure | None:
             label="H = ½ (white noise)",
         ),
     ]
-    fig.legend(handles=handles, loc="outside upper right", ncols=3)
+    fig.legend(
+        handles=handles, loc="outside upper right", ncols=3 if len(kinds) > 1 else 2
+    )
     return fig if drawn else None
+
+
+def _has_hurst(ctx: _Context, arch: str, kind: str) -> bool:
+    group = S.group_of(ctx.summary, arch, kind)
+    if group is None:
+        return False
+    estimate = S.array(S.get(group.entry, "stats", "hurst", "estimate"))
+    return estimate is not None and bool(np.isfinite(estimate).any())
 
 
 def _title(group: S.Group) -> str:

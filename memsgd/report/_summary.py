@@ -183,6 +183,15 @@ def group_of(summary: Mapping, arch: str, kind: str) -> Group | None:
 
 
 def primary_kind(summary: Mapping) -> str | None:
-    """The protocol most figures show: in-training when recorded."""
+    """The protocol most figures show: in-training when it has statistics.
+
+    A protocol whose groups all lack statistics (in-training probed too
+    rarely, say) gives way to the next one that has them.
+    """
     found = kinds(summary)
-    return found[0] if found else None
+    analysed = {g.kind for g in groups(summary) if _has_stats(g)}
+    return next((k for k in found if k in analysed), found[0] if found else None)
+
+
+def _has_stats(group: Group) -> bool:
+    return isinstance(group.entry.get("stats"), Mapping)
