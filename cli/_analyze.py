@@ -145,6 +145,7 @@ def _train_and_record(name, ds, o, path, metadata, timer) -> dict:
             every=o["probe_every"],
             batch_size=1024,
             reference_size=min(o["reference_size"], len(ds.x_train)) or None,
+            reference_sampling=o["reference_sampling"],
             seed=o["seed"],
         )
         optimizer = capture.NoiseRecorder(

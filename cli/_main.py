@@ -109,11 +109,11 @@ def main(verbose: int) -> None:
 @click.option(
     "--probe-every",
     type=int,
-    default=50,
+    default=1,
     show_default=True,
     help="Steps between full-gradient probes in training. Only probed steps "
-    "enter the statistics (exact SGN), which need at least 64 of them: use 1 "
-    "for an in-training series (one full pass over the reference set per step).",
+    "enter the statistics, which need at least 64 of them; each probe is a "
+    "pass over the reference set (--reference-size).",
 )
 @click.option(
     "--sampler",
@@ -133,11 +133,18 @@ def main(verbose: int) -> None:
 @click.option(
     "--reference-size",
     type=int,
-    default=0,
+    default=2048,
     show_default=True,
-    help="Examples in the in-training probe's fixed reference subset "
-    "(0: the whole training set, exact). A subset is cheaper but biases H-hat "
-    "upward (README). The frozen protocol always uses the whole set.",
+    help="Examples in the in-training probe's reference subset (0: the whole "
+    "training set, exact). The frozen protocol always uses the whole set.",
+)
+@click.option(
+    "--reference-sampling",
+    type=click.Choice(("resampled", "fixed")),
+    default="resampled",
+    show_default=True,
+    help="A fresh reference subset at every probe (its error is white noise: "
+    "unbiased, no added memory) or one fixed subset (biases H-hat upward).",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(

@@ -69,6 +69,9 @@ def analyse_recording(path: str | os.PathLike, seed: int = 0) -> dict:
             "rows_recorded": int(group.sgn.shape[0]),
             "rows_used": rows,
         }
+        share = reference_noise_share(group)
+        if share is not None:
+            block["reference_noise_share"] = share
         if sgn.shape[0] < MIN_STEPS:
             # Most often an in-training group probed every K > 1 steps.
             block.update(
@@ -91,6 +94,30 @@ def analyse_recording(path: str | os.PathLike, seed: int = 0) -> dict:
             block.update({"stats": None, "drivers": None, "error": str(exc)})
         out[name] = block
     return out
+
+
+def reference_noise_share(group) -> float | None:
+    """Variance a resampled reference subset adds to xi, as a share of xi's.
+
+    A fresh subset of M of the N training samples at every probe estimates
+    grad L with an error e_k that is uncorrelated with xi_k and across steps,
+    so the recorded series is xi_k - e_k with Var(e) / Var(xi) =
+    (1/M - 1/N) / (1/b - 1/N) for minibatches of b samples (the variance of
+    a mean of draws without replacement; Cochran 1977, "Sampling
+    Techniques", eq. 2.8). Autocorrelations at lags >= 1 shrink by
+    1 / (1 + share). ``None`` unless the reference was resampled.
+    """
+    attrs = group.attrs
+    if attrs.get("reference_sampling") != "resampled":
+        return None
+    m, n = attrs.get("probe_samples"), attrs.get("probe_population")
+    sizes = (
+        group.batch_size[group.batch_size > 0] if group.batch_size is not None else []
+    )
+    if not m or not n or len(sizes) == 0:
+        return None
+    b = float(np.median(sizes))
+    return float((1 / m - 1 / n) / (1 / b - 1 / n))
 
 
 def _json_attrs(attrs: dict) -> dict:
@@ -157,6 +184,17 @@ def _fmt(x, digits=2) -> str:
     )
 
 
+def _source(prot: dict) -> str:
+    """Where a group's noise came from: the sampler or the probe's reference."""
+    attrs = prot.get("attrs") or {}
+    if prot.get("protocol") != "in_training":
+        return str(attrs.get("sampler", "sampler unknown"))
+    if attrs.get("reference_sampling"):
+        m = attrs.get("probe_samples")
+        return f"reference {m} examples, {attrs['reference_sampling']}"
+    return "reference: whole training set"
+
+
 def findings(summary: dict) -> list[str]:
     """Plain sentences about what the run found, drawn from the summary.
 
@@ -178,8 +216,7 @@ def findings(summary: dict) -> list[str]:
             drv = prot.get("drivers") or {}
             medians.append(h["median"])
             shares.append(h["fraction_below_half"])
-            sampler = (prot.get("attrs") or {}).get("sampler")
-            where = f"{name}, {sampler}" if sampler else name
+            where = f"{name}, {_source(prot)}"
             lines.append(
                 f"{arch} ({where}, T={st['num_steps']}, C={st['num_series']}): "
                 f"median H {_fmt(h['median'])}, CI below 1/2 for "

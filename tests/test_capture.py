@@ -10,6 +10,7 @@ weights follow Keras' SGD recursion v <- m v - lr g, w <- w + v.
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from memsgd import capture, recording
 
@@ -313,3 +314,83 @@ def test_terminate_on_nan_still_writes_everything(tmp_path):
     group = recording.read(tmp_path / "n.h5").groups["in_training"]
     assert len(group.step) == steps and group.attrs["complete"] is True
     assert not np.isfinite(history.history["loss"][-1])
+
+
+def _per_sample_ls_grads(x, y, w):
+    xa = np.hstack([x, np.ones((len(x), 1), np.float32)]).astype(np.float64)
+    return 2.0 * xa * (xa @ w - y[:, 0])[:, None]
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["eager_graph", "xla"])
+def test_resampled_reference_is_a_fresh_unbiased_subset_each_step(tmp_path, jit):
+    """lr = 0 holds w fixed, so every probe estimates the same grad L(w).
+
+    Expected values: each probe is the closed-form mean of the per-sample
+    least-squares gradients over the M samples drawn for that step; over
+    many steps the mean is grad L(w) and the variance is the finite-
+    population variance S^2/M (1 - M/N) of a mean of M draws without
+    replacement (Cochran 1977, "Sampling Techniques", eq. 2.8).
+    """
+    x, y = _data()
+    model = _linear()
+    m, steps = 16, 200
+    probe = capture.GradientProbe(
+        model, "mse", x, y, every=1, batch_size=12, reference_size=m, seed=5
+    )
+    opt = capture.NoiseRecorder(
+        keras.optimizers.SGD(0.0),
+        probe=probe,
+        path=tmp_path / "r.h5",
+        num_coords=None,
+    )
+    model.compile(opt, "mse", jit_compile=jit)
+    w = _flat(model).astype(np.float64)
+    model.fit(
+        x, y, batch_size=B, epochs=steps // (N // B), verbose=0, callbacks=[probe]
+    )
+    group = recording.read(tmp_path / "r.h5").groups["in_training"]
+    assert group.attrs["reference_sampling"] == "resampled"
+    assert group.attrs["probe_samples"] == m
+    per_sample = _per_sample_ls_grads(x, y, w)
+    full = per_sample.mean(axis=0)
+    ref = group.full_grad.astype(np.float64)
+    assert ref.shape == (steps, D + 1)
+    scale = np.abs(per_sample).max()
+    # XLA's random kernels differ from TF's: replay the draw as fit ran it.
+    draw = tf.function(probe._full._draw, jit_compile=jit)
+    for k in (0, 1, 57, steps - 1):
+        idx = draw(tf.constant(k, tf.int64)).numpy()
+        assert len(set(idx.tolist())) == m and idx.min() >= 0 and idx.max() < N
+        np.testing.assert_allclose(ref[k], per_sample[idx].mean(0), atol=2e-6 * scale)
+    # Fresh subsets: no two consecutive probes are the same.
+    assert np.all(np.abs(np.diff(ref, axis=0)).max(axis=1) > 0)
+    var = per_sample.var(axis=0, ddof=1) / m * (1 - m / N)
+    # 4 standard errors per coordinate (6 coordinates: false failure ~4e-4).
+    np.testing.assert_array_less(np.abs(ref.mean(0) - full), 4 * np.sqrt(var / steps))
+    # Sample variance over 200 draws: relative SD sqrt(2/199) = 0.10.
+    np.testing.assert_allclose(ref.var(axis=0, ddof=1), var, rtol=0.4)
+    err = ref - full
+    lag1 = (err[1:] * err[:-1]).mean(0) / (err * err).mean(0)
+    np.testing.assert_array_less(np.abs(lag1), 4 / np.sqrt(steps))
+
+
+def test_fixed_reference_is_one_subset_for_every_step(tmp_path):
+    """The negative control: a fixed subset has no spread and a fixed bias."""
+    x, y = _data()
+    model = _linear()
+    probe = capture.GradientProbe(
+        model, "mse", x, y, reference_size=16, reference_sampling="fixed", seed=5
+    )
+    opt = capture.NoiseRecorder(
+        keras.optimizers.SGD(0.0), probe=probe, path=tmp_path / "r.h5", num_coords=None
+    )
+    model.compile(opt, "mse")
+    w = _flat(model).astype(np.float64)
+    model.fit(x, y, batch_size=B, epochs=3, verbose=0, callbacks=[probe])
+    group = recording.read(tmp_path / "r.h5").groups["in_training"]
+    assert group.attrs["reference_sampling"] == "fixed"
+    ref = group.full_grad.astype(np.float64)
+    np.testing.assert_allclose(ref, np.broadcast_to(ref[0], ref.shape), atol=1e-6)
+    idx = np.sort(np.random.default_rng(5).choice(N, 16, replace=False))
+    expect = _per_sample_ls_grads(x, y, w)[idx].mean(0)
+    np.testing.assert_allclose(ref[0], expect, atol=2e-6 * np.abs(expect).max())

@@ -31,6 +31,7 @@ MIRRORED = textwrap.dedent(
     import numpy as np
     from memsgd import capture
     path, jit, every = sys.argv[1], sys.argv[2] == "1", int(sys.argv[4])
+    ref = int(sys.argv[5]) or None
     rng = np.random.default_rng(0)
     n, d, b = 64, 5, 16
     x = rng.normal(size=(n, d)).astype(np.float32)
@@ -41,8 +42,10 @@ MIRRORED = textwrap.dedent(
     with strategy.scope():
         keras.utils.set_random_seed(0)
         model = keras.Sequential([keras.Input((d,)), keras.layers.Dense(1)])
+        # A resampled reference in chunks of 8: each replica takes 2 of 4.
         probe = capture.GradientProbe(
-            model, "mse", x, y, batch_size=24, every=every
+            model, "mse", x, y, batch_size=8 if ref else 24, every=every,
+            reference_size=ref,
         )
         opt = capture.NoiseRecorder(
             keras.optimizers.SGD(0.05, momentum=0.9), probe=probe, path=path,
@@ -59,8 +62,9 @@ MIRRORED = textwrap.dedent(
     else:
         ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(b)
         capture.train(model, "mse", opt, ds, epochs=2, strategy=strategy)
+    draws = [probe._full._draw(k).numpy().tolist() for k in range(8)] if ref else []
     print("RESULT" + json.dumps({"w0": w0, "w1": flat(), "x": x.tolist(),
-                                 "y": y.tolist(),
+                                 "y": y.tolist(), "draws": draws,
                                  "replicas": strategy.num_replicas_in_sync}))
     """
 )
@@ -78,13 +82,21 @@ def _run(code, *args, timeout=300):
     return json.loads(line[len("RESULT") :])
 
 
-@pytest.mark.parametrize("loop, every", [("fit", 1), ("fit", 3), ("train", 1)], ids=str)
-def test_mirrored_strategy_records_the_global_batch_gradient(tmp_path, loop, every):
+@pytest.mark.parametrize(
+    "loop, every, ref",
+    [("fit", 1, 0), ("fit", 3, 0), ("train", 1, 0), ("fit", 1, 32)],
+    ids=str,
+)
+def test_mirrored_strategy_records_the_global_batch_gradient(
+    tmp_path, loop, every, ref
+):
     # jit_compile=True is not tested: Keras 3.15's own fit fails under
     # MirroredStrategy with XLA on logical CPUs ("Trying to access resource
     # ... located in device CPU:1 from device CPU:0"), with or without memsgd.
+    # With a resampled reference (ref > 0) both replicas must draw the same
+    # subset: the sum of their chunks is then that subset's gradient.
     path = tmp_path / "m.h5"
-    res = _run(MIRRORED, path, 0, loop, every)
+    res = _run(MIRRORED, path, 0, loop, every, ref)
     assert res["replicas"] == 2
     x, y = np.asarray(res["x"]), np.asarray(res["y"])
     xa = np.hstack([x, np.ones((len(x), 1))])
@@ -94,7 +106,8 @@ def test_mirrored_strategy_records_the_global_batch_gradient(tmp_path, loop, eve
         s = (k % 4) * 16
         g = 2 * xa[s : s + 16].T @ (xa[s : s + 16] @ w - y[s : s + 16, 0]) / 16
         if k % every == 0:
-            full = 2 * xa.T @ (xa @ w - y[:, 0]) / len(x)
+            r = res["draws"][k] if ref else slice(None)
+            full = 2 * xa[r].T @ (xa[r] @ w - y[r, 0]) / len(xa[r])
         expect.append(g - full)
         v = 0.9 * v - 0.05 * g
         w = w + v
@@ -145,8 +158,9 @@ WORKER = textwrap.dedent(
     ).tolist()
     w0 = flat()
     capture.train(model, "mse", opt, dataset, epochs=2, strategy=strategy)
+    draws = [probe._full._draw(k).numpy().tolist() for k in range(8)] if ref else []
     print("RESULT" + json.dumps({"w0": w0, "w1": flat(), "x": x.tolist(),
-                                 "y": y.tolist(),
+                                 "y": y.tolist(), "draws": draws,
                                  "replicas": strategy.num_replicas_in_sync}))
     """
 )

@@ -164,8 +164,14 @@ class FullGradient:
     (or any other state) being changed. Regularisation losses of each chunk
     are weighted by the chunk's share of N, so weight penalties count once.
 
+    With ``subset=M`` each call takes the gradient over M distinct samples
+    drawn afresh (uniformly, without replacement) for that call, keyed by
+    ``seed`` and the call's ``draw`` number: an unbiased estimate of grad L
+    whose error is independent from one call to the next.
+
     Under a ``tf.distribute`` strategy with R replicas each replica takes
-    every R-th chunk and the results are summed across replicas.
+    every R-th chunk and the results are summed across replicas (all
+    replicas draw the same subset).
     """
 
     def __init__(
@@ -177,18 +183,31 @@ class FullGradient:
         batch_size: int,
         training: bool = True,
         loss_scale: float | None = None,
+        subset: int | None = None,
+        seed: int = 0,
     ):
         self.model = model
         self.loss = loss
         self.x = x
         self.y = y
-        self.n = int(x.shape[0])
+        self.population = int(x.shape[0])
+        self.subset = None if subset is None or subset >= self.population else subset
+        self.seed = int(seed)
+        self.n = self.population if self.subset is None else int(self.subset)
         self.batch_size = int(min(batch_size, self.n))
         self.training = training
         self.loss_scale = loss_scale
 
-    def _chunk(self, start, size, variables, order):
+    def _draw(self, draw):
+        """M distinct sample indices, the same on every replica for one draw."""
+        seed = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(draw, tf.int64)])
+        keys = tf.random.stateless_uniform([self.population], seed=seed, alg="philox")
+        return tf.math.top_k(keys, k=self.n, sorted=False).indices
+
+    def _chunk(self, start, size, variables, order, index=None):
         idx = start + tf.range(size)
+        if index is not None:
+            idx = tf.gather(index, idx)
         grads, total = model_gradient(
             self.model,
             self.loss,
@@ -202,11 +221,13 @@ class FullGradient:
         return [grads[i] for i in order], total
 
     @tf.autograph.experimental.do_not_convert
-    def __call__(self, variables, shard: bool = True):
+    def __call__(self, variables, shard: bool = True, draw=0):
         """Returns ([grad per variable in ``variables``], full loss).
 
         ``shard=False`` makes every replica compute the whole gradient, with
         no collective: needed where the call sits inside a ``tf.cond``.
+        ``draw`` (an integer, e.g. the step) keys the subset when ``subset``
+        is set; calls with the same draw use the same samples.
         """
         trainable = self.model.trainable_variables
         ids = {id(v): i for i, v in enumerate(trainable)}
@@ -226,9 +247,10 @@ class FullGradient:
         b = self.batch_size
         n_full, rem = divmod(self.n, b)
         zeros = [tf.zeros(tuple(v.shape), "float32") for v in variables]
+        index = None if self.subset is None else self._draw(draw)
 
         def body(i, acc, loss):
-            grads, value = self._chunk(i * b, b, variables, order)
+            grads, value = self._chunk(i * b, b, variables, order, index)
             return i + replicas, [a + g for a, g in zip(acc, grads)], loss + value
 
         _, acc, loss = tf.while_loop(
@@ -239,7 +261,7 @@ class FullGradient:
         if rem:
 
             def tail():
-                grads, value = self._chunk(n_full * b, rem, variables, order)
+                grads, value = self._chunk(n_full * b, rem, variables, order, index)
                 return [a + g for a, g in zip(acc, grads)], loss + value
 
             if replicas > 1:

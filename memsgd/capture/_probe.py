@@ -73,14 +73,22 @@ class GradientProbe(keras.callbacks.Callback):
         batch_size: chunk size of the full-gradient pass. With batch
             normalisation in training mode each chunk uses its own batch
             statistics; use the training batch size to match ``fit``.
-        reference_size: use a fixed random subset of this many samples
-            (drawn once with ``seed``) instead of the whole training set.
+        reference_size: take grad L over a random subset of this many
+            samples instead of the whole training set (cheaper by N/M).
+        reference_sampling: with ``reference_size``, ``"resampled"`` (the
+            default) draws a fresh subset at every probe, so the reference's
+            error is white noise, uncorrelated with xi and across steps: it
+            adds variance (a share r = (1/M - 1/N) / (1/b - 1/N) of xi's, for
+            minibatches of b) but no memory, so autocorrelations at lags >= 1
+            shrink by 1 / (1 + r) and nothing else. ``"fixed"`` uses one
+            subset drawn once; its error moves smoothly with the weights and
+            adds a persistent term that biases H-hat upward (docs/capture.md).
         training: call the model in training mode (default, as ``fit`` does);
             moving statistics are never changed by the probe.
         loss_scale: multiply the loss by this before differentiating (and
             divide the gradient after); ``"auto"`` uses 2**12 when the model
             computes in float16 and 1 otherwise.
-        seed: seed of the reference subset.
+        seed: seed of the reference subset(s).
     """
 
     def __init__(
@@ -92,6 +100,7 @@ class GradientProbe(keras.callbacks.Callback):
         every: int = 1,
         batch_size: int = 1024,
         reference_size: int | None = None,
+        reference_sampling: str = "resampled",
         training: bool = True,
         loss_scale="auto",
         seed: int = 0,
@@ -108,17 +117,29 @@ class GradientProbe(keras.callbacks.Callback):
                 "`batch_size` must be an integer >= 1. "
                 f"Received: batch_size={batch_size!r}"
             )
+        if reference_sampling not in ("resampled", "fixed"):
+            raise ValueError(
+                "`reference_sampling` must be 'resampled' or 'fixed'. "
+                f"Received: reference_sampling={reference_sampling!r}"
+            )
         n = x.shape[0]
+        self.population = int(n)
         if reference_size is not None:
             if not 1 <= reference_size <= n:
                 raise ValueError(
                     f"`reference_size` must be in [1, {n}]. "
                     f"Received: reference_size={reference_size!r}"
                 )
+            if reference_size == n:
+                reference_size = None
+        subset = None
+        if reference_size is not None and reference_sampling == "fixed":
             idx = np.sort(
                 np.random.default_rng(seed).choice(n, reference_size, replace=False)
             )
             x, y = x[idx], y[idx]
+        elif reference_size is not None:
+            subset = int(reference_size)
         if loss_scale == "auto":
             compute = getattr(getattr(model, "dtype_policy", None), "compute_dtype", "")
             loss_scale = 2.0**12 if compute in ("float16",) else None
@@ -127,7 +148,9 @@ class GradientProbe(keras.callbacks.Callback):
         self.every = int(every)
         self.batch_size = int(batch_size)
         self.reference_size = reference_size
-        self.num_samples = int(x.shape[0])
+        self.reference_sampling = reference_sampling if reference_size else None
+        self._subset = subset
+        self.num_samples = int(x.shape[0] if subset is None else subset)
         self.training = bool(training)
         self.loss_scale = loss_scale
         self.seed = seed
@@ -145,11 +168,12 @@ class GradientProbe(keras.callbacks.Callback):
         return resolve_loss(self._loss, self._probe_model)
 
     @tf.autograph.experimental.do_not_convert
-    def full_gradient(self, variables, shard: bool = True):
+    def full_gradient(self, variables, shard: bool = True, draw=0):
         """In-graph: ([grad L per variable in ``variables``], L).
 
         Under a strategy, ``shard`` shares the chunks out among the replicas
         and sums the parts; without it each replica does the whole pass.
+        ``draw`` (the step) keys a resampled reference subset.
         """
         if self._full is None:
             self._full = FullGradient(
@@ -160,15 +184,19 @@ class GradientProbe(keras.callbacks.Callback):
                 self.batch_size,
                 training=self.training,
                 loss_scale=self.loss_scale,
+                subset=self._subset,
+                seed=self.seed,
             )
-        return self._full(variables, shard=shard)
+        return self._full(variables, shard=shard, draw=draw)
 
     def config(self) -> dict:
         return {
             "probe_every": self.every,
             "probe_batch_size": self.batch_size,
             "reference_size": self.reference_size,
+            "reference_sampling": self.reference_sampling,
             "probe_samples": self.num_samples,
+            "probe_population": self.population,
             "probe_training": self.training,
             "probe_loss_scale": self.loss_scale,
             "probe_seed": self.seed,

@@ -448,7 +448,9 @@ class NoiseRecorder(keras.optimizers.Optimizer):
 
         def take_probe():
             # Inside tf.cond (every > 1) no collective may run: no sharding.
-            full, full_loss = probe.full_gradient(rec.var_list, shard=probe.every == 1)
+            full, full_loss = probe.full_gradient(
+                rec.var_list, shard=probe.every == 1, draw=step
+            )
             p = _local(rec.probes).read_value() % self.capacity
             ops = [_local(f).assign(v) for f, v in zip(rec.full, full)]
             ops += [
