@@ -43,7 +43,7 @@ EXTRAS_REQUIRE = {
     "tensorboard": ["tensorboard>=2.20,<2.22"],
     "test": ["pytest>=8,<10", "pytest-xdist>=3.5,<4", "tensorboard>=2.20,<2.22"],
     "lint": ["ruff>=0.6,<1", "mypy>=1.10,<2"],
-    "bench": ["nolds", "hurst", "fathon", "fbm"],
+    "bench": ["nolds==0.6.2", "hurst==0.0.5", "fathon==1.4.0", "fbm==0.3.0"],
 }
 
 setup(

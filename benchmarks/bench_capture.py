@@ -13,8 +13,9 @@ Prints, side by side in one run, on the embedded Fashion-MNIST subset:
    included: tracing, the full gradient, writing) against ``fit``'s
    milliseconds per step.
 
-Plain and wrapped epochs alternate; the overhead is shown from the medians
-and from the fastest run of each (the least disturbed by other load).
+Plain and wrapped epochs alternate; the overhead is the median of the
+paired ratios (wrapped epoch / the plain epoch just before it), with a 95%
+bootstrap interval, so that the machine's drifts cancel.
 
     python benchmarks/bench_capture.py [--archs mlp,lenet] [--repeats 3]
 """
@@ -26,6 +27,8 @@ import os
 import statistics
 import tempfile
 import time
+
+import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -43,7 +46,7 @@ def main(argv=None):
     parser.add_argument("--coords", type=int, default=10_000)
     parser.add_argument("--probe-every", type=int, default=10**9)
     parser.add_argument("--probe-batch-size", type=int, default=1024)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--frozen-batches", type=int, default=1000)
     parser.add_argument("--samples", type=int, default=12_000)
     parser.add_argument("--jit", action="store_true", help="fit with XLA")
@@ -117,8 +120,15 @@ def main(argv=None):
                 times[wrapped].append(time.perf_counter() - start)
         plain = steps / statistics.median(times[False])
         wrapped = steps / statistics.median(times[True])
-        # The fastest runs are the least disturbed by other load.
-        best = 100 * (min(times[True]) / min(times[False]) - 1)
+        # Each wrapped epoch ran right after a plain one: the ratio of a pair
+        # cancels slow drifts of the machine's speed. The overhead is the
+        # median ratio, with a 95% bootstrap interval over the pairs.
+        ratios = np.array(times[True]) / np.array(times[False])
+        boot = np.median(
+            np.random.default_rng(0).choice(ratios, (2000, len(ratios))), axis=1
+        )
+        paired = 100 * (np.median(ratios) - 1)
+        low, high = 100 * (np.percentile(boot, [2.5, 97.5]) - 1)
 
         # Probe: one full gradient over N vs a fit epoch at lr 0, same chunks.
         model, _ = runs[True]
@@ -171,18 +181,20 @@ def main(argv=None):
                 1000 * per_batch,
                 1000 / plain,
                 frozen,
-                best,
+                (paired, low, high),
             )
         )
 
     print()
     print(
-        "arch    fit steps/s  wrapped  overhead (median, best) | "
+        "arch    fit steps/s  wrapped  overhead (paired median, 95% CI) | "
         "probe s  floor s  ratio | frozen ms/batch  fit ms/step"
     )
     for r in rows:
+        paired, low, high = r[9]
         print(
-            f"{r[0]:<7} {r[1]:11.1f} {r[2]:8.1f} {r[3]:9.1f}% {r[9]:6.1f}% | "
+            f"{r[0]:<7} {r[1]:11.1f} {r[2]:8.1f} {paired:+9.1f}% "
+            f"[{low:+5.1f}%, {high:+5.1f}%]{'':13} | "
             f"{r[4]:7.2f} {r[5]:8.2f} {r[4] / r[5]:6.2f} | "
             f"{r[6]:15.1f} {r[7]:12.1f}"
         )
