@@ -37,7 +37,8 @@ QUICK = {
     "num_test": 512,
     "epochs": 2,
     "batch_size": 32,
-    "reference_size": 0,
+    "probe_every": 1,
+    "reference_size": 512,
     "frozen_steps": 200,
     "coords": 128,
     "escape_paths": 200,
@@ -87,6 +88,18 @@ def _check_options(o: dict) -> None:
             raise ValueError(f"{flag} must be >= 1. Received: {flag} {o[name]}")
     if not o["lr"] > 0 or not math.isfinite(o["lr"]):
         raise ValueError(f"--lr must be a positive number. Received: --lr {o['lr']}")
+    if o["protocol"] != "in_training" and o["frozen_steps"] < _pipeline.MIN_STEPS:
+        raise ValueError(
+            f"--frozen-steps must be >= {_pipeline.MIN_STEPS} (the statistics "
+            "need that many minibatches). "
+            f"Received: --frozen-steps {o['frozen_steps']}"
+        )
+    if o["data_path"] and o["dataset"] in ("fashion_mnist_subset", "synthetic"):
+        raise ValueError(
+            f"--data-path is for datasets on disk; --dataset {o['dataset']} "
+            "needs no files (use --dataset fashion_mnist, mnist, cifar10 or "
+            f"cifar100 with it). Received: --data-path {o['data_path']}"
+        )
     if o["reference_size"] < 0:
         raise ValueError(
             "--reference-size must be >= 0 (0: the whole training set). "
@@ -222,10 +235,12 @@ def _fitted_escape(protocols: dict, o: dict) -> dict:
     """Escape from the sharp minimum with each driver fitted to this SGN."""
     from memsgd import sde
 
-    block = protocols.get("frozen") or next(iter(protocols.values()), None)
-    if block is None:
+    # The frozen protocol's fit if it was analysed, else the first that was.
+    order = sorted(protocols, key=lambda name: name != "frozen")
+    fits = [protocols[n]["drivers"] for n in order if protocols[n].get("drivers")]
+    if not fits:
         return {}
-    fitted = block["drivers"]["drivers"]
+    fitted = fits[0]["drivers"]
     common = dict(
         potential="double_well",
         sigma=ESCAPE["sigma"],
@@ -238,7 +253,12 @@ def _fitted_escape(protocols: dict, o: dict) -> dict:
     alpha = float(np.clip(fitted["levy"]["params"]["alpha"], 0.5, 2.0))
     return {
         "fbm": sde.escape_sweep("fbm", "hurst", (hurst,), **common).to_dict(),
-        "levy": sde.escape_sweep("levy", "alpha", (alpha,), **common).to_dict(),
+        "levy": sde.escape_sweep(
+            "levy",
+            "alpha",
+            (alpha,),
+            **{**common, "sigma": ESCAPE["sigma"] * _pipeline.LEVY_SCALE},
+        ).to_dict(),
         "brownian": sde.escape_sweep(
             "brownian", "sigma", (ESCAPE["sigma"],), **common
         ).to_dict(),
@@ -261,9 +281,9 @@ def run(**o) -> None:
         )
     out = _prepare_out(o["out_dir"])
     if o["quick"]:
-        o.update({k: v if o.get(k) is None else min(o[k], v) for k, v in QUICK.items()})
-        # The quick set is small enough for an exact probe at every step.
-        o["probe_every"] = 1
+        # Smoke-run sizes, except for the flags given on the command line.
+        explicit = o.get("explicit") or ()
+        o.update({k: v for k, v in QUICK.items() if k not in explicit})
     o.setdefault("escape_paths", 500)
     o.setdefault("escape_steps", 2000)
 
@@ -282,7 +302,7 @@ def run(**o) -> None:
         "memsgd_version": __version__,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
         "status": "running",
-        "settings": {k: v for k, v in o.items() if k != "quiet"},
+        "settings": {k: v for k, v in o.items() if k not in ("quiet", "explicit")},
         "versions": _versions(),
         "dataset": ds.to_dict(),
         "architectures": {},

@@ -30,8 +30,11 @@ def run(run_dirs, out_dir) -> None:
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for label, summary in summaries.items():
-        for row in report.summary_table(summary):
-            cells = ", ".join(f"{k}={v}" for k, v in row.items())
-            click.echo(f"{label}: {cells}")
+        click.echo(f"== {label} ==")
+        status = summary.get("status", "unknown")
+        if status != "complete":
+            click.echo(f"   run not complete ({status}); what it has is shown")
+        rows = report.summary_table(summary)
+        click.echo(report.format_table(rows) if rows else "   no results")
     html = report.write_comparison(summaries, out)
     click.echo(f"wrote {html}")

@@ -155,7 +155,13 @@ def main(verbose: int) -> None:
     show_default=True,
     help="Output folder.",
 )
-@click.option("--quick", is_flag=True, help="Smoke run: tiny data, few steps.")
+@click.option(
+    "--quick",
+    is_flag=True,
+    help="Smoke run to check the pipeline (2048 examples, batch 32, 2 epochs, "
+    "128 coordinates, 200 frozen minibatches, reference 512); flags given "
+    "on the command line keep their values. Its numbers are not estimates.",
+)
 @click.option(
     "--tensorboard",
     type=click.Path(),
@@ -166,6 +172,14 @@ def main(verbose: int) -> None:
 def analyze(**options) -> None:
     """Train, record SGN, test it, fit SDE drivers, and write a report."""
     from memsgd.cli import _analyze
+
+    # --quick sets small sizes for the flags the user did not give.
+    ctx = click.get_current_context()
+    options["explicit"] = {
+        name
+        for name in options
+        if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+    }
 
     _run(_analyze.run, options)
 
@@ -194,7 +208,8 @@ def compare(run_dirs, out_dir) -> None:
     "out_json",
     type=click.Path(),
     default=None,
-    help="Write the results as JSON here (default: print).",
+    help="Write every number (per coordinate) as JSON to this file; "
+    "'-' prints the JSON alone to stdout. Default: a summary line per group.",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 def stats(files, out_json, seed) -> None:
@@ -220,16 +235,33 @@ def stats(files, out_json, seed) -> None:
     multiple=True,
     help="Stability index (levy); repeat for a sweep.",
 )
-@click.option("--sigma", type=float, default=0.5, show_default=True)
+@click.option(
+    "--sigma",
+    type=float,
+    default=0.5,
+    show_default=True,
+    help="Noise level. The Levy driver's scale is sigma/sqrt(2), so that "
+    "alpha = 2 is the Brownian motion of the same sigma.",
+)
 @click.option(
     "--potential",
     type=click.Choice(("double_well", "quadratic")),
     default="double_well",
     show_default=True,
+    help="Escape from the sharp well of an asymmetric double well (barrier "
+    "0.25), or from a quadratic well of radius 1.",
 )
-@click.option("--paths", type=int, default=1000, show_default=True)
-@click.option("--steps", type=int, default=5000, show_default=True)
-@click.option("--dt", type=float, default=0.01, show_default=True)
+@click.option(
+    "--paths", type=int, default=1000, show_default=True, help="Simulated paths."
+)
+@click.option(
+    "--steps",
+    type=int,
+    default=5000,
+    show_default=True,
+    help="Euler-Maruyama steps; the horizon is steps x dt.",
+)
+@click.option("--dt", type=float, default=0.01, show_default=True, help="Step size.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
     "--out", "out_dir", type=click.Path(), default="memsgd-simulate", show_default=True

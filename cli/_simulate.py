@@ -11,10 +11,20 @@ import click
 def run(
     driver, hurst, alpha, sigma, potential, paths, steps, dt, seed, out_dir
 ) -> None:
+    from memsgd.cli import _pipeline
+
+    for flag, given, needs in (("--hurst", hurst, "fbm"), ("--alpha", alpha, "levy")):
+        if given and driver != needs:
+            raise ValueError(
+                f"{flag} applies to --driver {needs}. Received: --driver {driver}"
+            )
+    scale = sigma
     if driver == "fbm":
-        parameter, values = "hurst", hurst or (0.2, 0.35, 0.5, 0.65, 0.8)
+        parameter, values = "hurst", hurst or _pipeline.HURST_GRID
     elif driver == "levy":
-        parameter, values = "alpha", alpha or (1.4, 1.6, 1.8, 2.0)
+        parameter, values = "alpha", alpha or _pipeline.ALPHA_GRID
+        # As in the report: alpha = 2 is the Brownian motion of this sigma.
+        scale = sigma * _pipeline.LEVY_SCALE
     else:
         parameter, values = "sigma", (sigma,)
     for name, value in (("--paths", paths), ("--steps", steps)):
@@ -32,18 +42,25 @@ def run(
         parameter,
         tuple(values),
         potential=potential,
-        sigma=sigma,
+        sigma=scale,
         dt=dt,
         num_steps=steps,
         num_paths=paths,
         seed=seed,
     ).to_dict()
-    click.echo(f"{parameter:>8} {'mean T':>10} {'95% CI':>21} {'censored':>9}")
+    click.echo(
+        f"{driver} noise, sigma {sigma:g}, {potential}, {paths} paths, "
+        f"horizon {steps * dt:g} ({steps} steps of {dt:g})"
+    )
+    click.echo(f"{parameter:>8} {'mean T':>11} {'95% CI':>21} {'censored':>9}")
     for i, v in enumerate(sweep["values"]):
+        censored = sweep["censored_fraction"][i]
+        # Paths still inside at the horizon make the mean a lower bound.
+        bound = ">=" if censored > 0 else "  "
         click.echo(
-            f"{v:>8.3g} {sweep['mean_escape_time'][i]:>10.3f} "
+            f"{v:>8.3g} {bound}{sweep['mean_escape_time'][i]:>9.3f} "
             f"[{sweep['ci_low'][i]:>8.3f}, {sweep['ci_high'][i]:>8.3f}] "
-            f"{100 * sweep['censored_fraction'][i]:>8.1f}%"
+            f"{100 * censored:>8.1f}%"
         )
     (out / "escape.json").write_text(json.dumps(sweep, indent=1))
     # The report draws the escape figure from a summary's "escape" block.

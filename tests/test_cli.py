@@ -30,6 +30,8 @@ def _one_line_error(result, *needles):
         (["--epochs", "0"], ["--epochs must be >= 1", "0"]),
         (["--lr", "-1"], ["--lr must be a positive number"]),
         (["--coords", "0"], ["--coords must be >= 1"]),
+        (["--frozen-steps", "20"], ["--frozen-steps must be >= 64", "20"]),
+        (["--data-path", "/nonexistent"], ["--data-path is for datasets on disk"]),
     ],
 )
 def test_analyze_rejects_bad_flags(args, needles, tmp_path):
@@ -65,6 +67,20 @@ def test_analyze_unwritable_output(tmp_path):
 def test_stats_missing_file(tmp_path):
     result = CliRunner().invoke(main, ["stats", str(tmp_path / "none.h5")])
     _one_line_error(result, "recording not found")
+
+
+def test_stats_rejects_a_file_that_is_not_hdf5(tmp_path):
+    text = tmp_path / "notes.json"
+    text.write_text("{}")
+    result = CliRunner().invoke(main, ["stats", str(text)])
+    _one_line_error(result, "not an HDF5 recording", "notes.json")
+
+
+def test_simulate_rejects_a_parameter_of_another_driver(tmp_path):
+    result = CliRunner().invoke(
+        main, ["simulate", "--driver", "brownian", "--hurst", "0.3"]
+    )
+    _one_line_error(result, "--hurst applies to --driver fbm")
 
 
 def test_compare_needs_runs(tmp_path):
@@ -106,6 +122,10 @@ def test_diverging_model_fails_cleanly_and_keeps_the_recording(tmp_path):
     assert (out / "mlp.h5").is_file()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"].startswith("failed")
+    # The few steps recorded before the divergence are reported, not a crash.
+    result = CliRunner().invoke(main, ["stats", str(out / "mlp.h5")])
+    assert result.exit_code == 0, result.output
+    assert "in_training: not analysed: only" in result.output
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +137,8 @@ def quick_run(tmp_path_factory):
         "--quick",
         "--archs",
         "mlp",
+        "--coords",
+        "100",
         "--out",
         str(out),
         "--tensorboard",
@@ -126,6 +148,15 @@ def quick_run(tmp_path_factory):
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return out, proc
+
+
+def test_quick_keeps_the_flags_given_and_says_it_is_a_smoke_run(quick_run):
+    out, _ = quick_run
+    summary = json.loads((out / "summary.json").read_text())
+    settings = summary["settings"]
+    assert settings["coords"] == 100  # given on the command line
+    assert settings["frozen_steps"] == 200  # the quick default
+    assert "smoke run" in summary["findings"][0]
 
 
 def test_quick_run_writes_tensorboard_summaries(quick_run):

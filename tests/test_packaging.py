@@ -1,6 +1,7 @@
 """Install layout and the cheap import path."""
 
 import importlib.util
+import pathlib
 import subprocess
 import sys
 
@@ -35,3 +36,33 @@ def test_python_dash_m_runs_the_cli():
         cwd="/",
     )
     assert memsgd.__version__ in out.stdout
+
+
+def test_a_source_checkout_resolves_cli_and_models(tmp_path):
+    """Python started in a checkout imports its source folder, not the install.
+
+    Rebuild that situation without site-packages (``-S``: no install, no
+    editable finder): ``memsgd.models`` must come from the top-level
+    ``models/`` folder next to the package, as an install maps it.
+    """
+    import shutil
+
+    shutil.copytree(
+        pathlib.Path(memsgd.__file__).parent,
+        tmp_path / "memsgd",
+        ignore=shutil.ignore_patterns("*.npz", "__pycache__"),
+    )
+    for name in ("models", "cli"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__init__.py").write_text(f"WHERE = {name!r}\n")
+    code = (
+        "import memsgd.models, memsgd.cli; print(memsgd.models.WHERE, memsgd.cli.WHERE)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-S", "-c", code],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert out.stdout.split() == ["models", "cli"]

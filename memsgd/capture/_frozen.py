@@ -93,8 +93,9 @@ def record_frozen(
     inside one compiled ``tf.function`` loop (no Python per step), and each
     block is appended to the file as it finishes.
 
-    Protocol of the authors' later public code (see shared/METHOD.md);
-    SGN as in Tan, Zhang & Liu, arXiv:2105.02062.
+    The collection protocol of the first author's later public code (fixed w,
+    a shuffled drop-last cycled loader, T = 1000-3000); SGN as in Tan, Zhang &
+    Liu, arXiv:2105.02062.
 
     Args:
         model: a built Keras model.

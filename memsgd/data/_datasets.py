@@ -38,9 +38,11 @@ _SYSTEM_DIRS = {
     "fashion_mnist": pathlib.Path("/usr/share/datasets/fashion-mnist"),
 }
 _HOW_TO_GET = {
-    "fashion_mnist": "`apt-get install dataset-fashion-mnist` (Debian/Ubuntu) "
-    "or the IDX files from github.com/zalandoresearch/fashion-mnist",
-    "mnist": "the four IDX files of MNIST, or Keras' mnist.npz",
+    "fashion_mnist": "it with `apt-get install dataset-fashion-mnist` "
+    "(Debian/Ubuntu) or the IDX files from github.com/zalandoresearch/"
+    "fashion-mnist",
+    "mnist": "MNIST's four IDX files (train/t10k images and labels) or "
+    "Keras' mnist.npz",
     "cifar10": "cifar-10-python.tar.gz from cs.toronto.edu/~kriz, unpacked",
     "cifar100": "cifar-100-python.tar.gz from cs.toronto.edu/~kriz, unpacked",
 }
@@ -137,7 +139,8 @@ def _missing(name: str, looked: list[pathlib.Path]) -> DatasetNotFoundError:
     places = ", ".join(str(p) for p in looked)
     return DatasetNotFoundError(
         f"dataset {name!r} not found; looked in: {places}. "
-        f"Get it with {_HOW_TO_GET[name]}, then pass its folder as `path`."
+        f"Get {_HOW_TO_GET[name]}, then pass its folder as `path` "
+        "(`--data-path` on the command line)."
     )
 
 

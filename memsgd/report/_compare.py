@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import pathlib
+import textwrap
 from collections.abc import Mapping
 
 import numpy as np
@@ -86,6 +87,11 @@ def _differing_settings(summaries: Mapping[str, Mapping]) -> dict[str, dict]:
     return out
 
 
+def _wrap(label: str, width: int = 16) -> str:
+    """A run label broken over lines of about ``width`` characters."""
+    return "\n".join(textwrap.wrap(label, width)) or label
+
+
 def _metrics_figure(rows, runs, colors) -> Figure | None:
     archs = list(colors)
     kinds = [
@@ -130,11 +136,15 @@ def _metrics_figure(rows, runs, colors) -> Figure | None:
         if key == "stable_alpha_median":
             ax.axhline(2.0, color=st.MUTED, lw=1.0)
         ax.set_ylabel(label)
-        ax.set_xticks(x, runs)
+        ax.set_xticks(x, [_wrap(r) for r in runs])
         ax.set_xlim(-0.4, len(runs) - 0.6)
         ax.grid(axis="x", visible=False)
     for ax in axes[3:]:
-        ax.tick_params(axis="x", labelrotation=20 if len(runs) > 3 else 0)
+        # Run labels are long: slant them so that neighbours do not overlap.
+        if len(runs) > 1:
+            ticks = ax.get_xticklabels()
+            for tick in ticks:
+                tick.set(rotation=30, ha="right", rotation_mode="anchor")
     handles = [Line2D([], [], color=colors[a], marker="o", label=a) for a in archs]
     handles += [
         Line2D(
@@ -154,9 +164,12 @@ def _metrics_figure(rows, runs, colors) -> Figure | None:
 
 def _hurst_figure(summaries, runs, colors) -> Figure | None:
     boxes = []
+    shown = set()
     for run in runs:
         summary = summaries[run]
         primary = S.primary_kind(summary)
+        if primary:
+            shown.add(primary)
         for arch in colors:
             group = S.group_of(summary, arch, primary or "")
             if group is None:
@@ -186,9 +199,14 @@ def _hurst_figure(summaries, runs, colors) -> Figure | None:
         for patch in bp["boxes"]:
             patch.set(facecolor=colors[arch], edgecolor=colors[arch])
     ax.axhline(0.5, color=st.REFERENCE_COLOR, ls="--", lw=0.9)
-    ax.set_xticks(range(len(runs)), runs)
+    ax.set_xticks(range(len(runs)), [_wrap(r) for r in runs])
     ax.set_xlim(-0.6, len(runs) - 0.4)
     ax.set_ylabel("Ĥ per coordinate")
+    ax.set_title(
+        "protocol: " + ", ".join(st.protocol_label(k) for k in sorted(shown)),
+        loc="left",
+        fontsize="small",
+    )
     ax.grid(axis="x", visible=False)
     handles = [Line2D([], [], color=colors[a], lw=6, label=a) for a in archs]
     fig.legend(handles=handles, loc="outside upper right", ncols=len(handles))

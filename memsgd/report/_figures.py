@@ -100,15 +100,20 @@ FIGURES: tuple[FigureInfo, ...] = (
         "Mean first-passage time as the driver's parameter varies (bars: "
         "confidence interval). Hollow markers: some paths had not escaped by "
         "the horizon, so the mean is a lower bound (share censored written "
-        "beside). Dashed: theory; triangles: the architectures' fitted values.",
+        "beside). Dashed: theory; triangles: the architectures' fitted values. "
+        "The Lévy scale is σ/√2, so that its α = 2 point is the Brownian "
+        "motion of the same σ.",
     ),
     FigureInfo(
         "escape_fitted",
         "Dynamics: escape with each architecture's fitted drivers",
-        "Mean escape time from the same minimum when the SDE is driven by the "
-        "drivers fitted to each architecture's SGN (bars: confidence "
-        "interval; hollow: some paths censored at the horizon, so a lower "
-        "bound). Differences between drivers are what memory and tails add.",
+        "Mean escape time from the same minimum when the SDE is driven by "
+        "each architecture's fitted H (fBM) and α (Lévy), at the common "
+        "noise level of the sweeps (the SGN's own σ is in gradient units, "
+        "not the potential's); the Lévy scale is σ/√2, so that α = 2 is the "
+        "Brownian motion of the same σ (bars: confidence interval; hollow: "
+        "some paths censored at the horizon, so a lower bound). The "
+        "Brownian bar is the same for every architecture.",
     ),
     FigureInfo(
         "accuracy_vs_hurst",
