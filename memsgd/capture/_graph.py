@@ -118,6 +118,42 @@ def sgn_norms(grads, full):
     return tf.stack([tf.norm(tf.reshape(g - f, [-1])) for g, f in zip(grads, full)])
 
 
+def squared_norms(full):
+    """(L,): ||G_v||^2 per variable, as :func:`layer_summaries` computes it."""
+    flat = [tf.reshape(f, [-1]) for f in full]
+    return tf.stack([tf.reduce_sum(f * f) for f in flat])
+
+
+def noise_summaries(grads, full, full_sq, per_variable):
+    """One step's xi on the coordinates and per-variable summaries.
+
+    The same values as ``gather_coords(g) - gather_coords(G)``, the ||g||
+    and cos(g, G) of :func:`layer_summaries` and :func:`sgn_norms`, in about
+    a third of the ops: the training step pays for every small op on CPU.
+    ``g - G`` is formed once and both gathered and reduced, and ||G_v||^2
+    (``full_sq``, from :func:`squared_norms`) only changes with the probe.
+
+    Returns:
+        (the gathered parts of xi, one per variable with coordinates, to be
+        concatenated; ||g|| (L,); ||g - G|| (L,); cos(g, G) (L,), NaN where
+        a norm is 0).
+    """
+    parts, gg, gf, dd = [], [], [], []
+    for g, f, idx in zip(grads, full, per_variable):
+        # Flat, as in layer_summaries: XLA sums a 2-D tensor in another order.
+        g, f = tf.reshape(g, [-1]), tf.reshape(f, [-1])
+        d = g - f
+        if len(idx):
+            parts.append(tf.gather(d, tf.constant(idx)))
+        gg.append(tf.reduce_sum(g * g))
+        gf.append(tf.reduce_sum(g * f))
+        dd.append(tf.reduce_sum(d * d))
+    gg, gf = tf.stack(gg), tf.stack(gf)
+    denom = tf.sqrt(gg * full_sq)
+    cos = tf.where(denom > 0, gf / denom, tf.constant(np.nan, "float32"))
+    return parts, tf.sqrt(gg), tf.sqrt(tf.stack(dd)), cos
+
+
 @tf.autograph.experimental.do_not_convert
 def model_gradient(
     model, loss, x, y, training, loss_scale, denominator, reg_weight=1.0

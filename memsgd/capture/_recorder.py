@@ -66,6 +66,33 @@ class _State:
     """
 
 
+# Columns of the int64 ring buffer, in order.
+_INT_FIELDS = ("step", "batch_size", "skipped", "probe_age", "probe_index")
+
+
+class _Columns:
+    """Where each field lies in the rows of the packed float32 buffers.
+
+    A step's row: xi on the C coordinates, then ||g||, ||xi|| and cos(g, G)
+    for the L variables, the learning rate, the loss and M projections. A
+    probe's row: grad L on the coordinates, the full loss, M projections.
+    """
+
+    def __init__(self, c: int, n_vars: int, m: int):
+        self.sgn = slice(0, c)
+        self.layers = {
+            name: slice(c + k * n_vars, c + (k + 1) * n_vars)
+            for k, name in enumerate(("grad_norm", "sgn_norm", "cosine"))
+        }
+        self.lr = c + 3 * n_vars
+        self.loss = self.lr + 1
+        self.proj = slice(self.loss + 1, self.loss + 1 + m)
+        self.floats = self.loss + 1 + m
+        self.full_loss = c
+        self.full_proj = slice(c + 1, c + 1 + m)
+        self.full_floats = c + 1 + m
+
+
 def _buffer(shape, dtype, fill, name, local=False):
     """A recording buffer; under a strategy, mirrored or (``local``) per replica.
 
@@ -346,43 +373,35 @@ class NoiseRecorder(keras.optimizers.Optimizer):
         rec.coords = coords
         rec.var_list = var_list
         rec.traced = False
+        m = self.num_projections
+        # Per-step fields share two ring buffers (one float32 row with xi,
+        # the summaries, lr and loss; one int64 row with the counters): each
+        # buffer is one scatter per step, and on CPU each op costs the step
+        # microseconds. `flush` unpacks the columns into the file's datasets.
+        rec.cols = _Columns(c, n_vars, m)
         with tf.init_scope():
             rec.full = [
                 _buffer(tuple(v.shape), tf.float32, 0.0, "full_grad", local=True)
                 for v in var_list
             ]
-            rec.sgn = _buffer((cap, c), tf.float32, np.nan, "sgn")
-            rec.step = _buffer((cap,), tf.int64, -1, "step")
-            rec.lr = _buffer((cap,), tf.float32, np.nan, "lr")
-            rec.loss = _buffer((cap,), tf.float32, np.nan, "loss")
-            rec.batch = _buffer((cap,), tf.int32, -1, "batch_size")
-            rec.skipped = _buffer((cap,), tf.int32, 0, "skipped")
-            rec.age = _buffer((cap,), tf.int32, 0, "probe_age")
-            rec.pindex = _buffer((cap,), tf.int64, 0, "probe_index")
-            rec.gnorm = _buffer((cap, n_vars), tf.float32, np.nan, "grad_norm")
-            rec.xnorm = _buffer((cap, n_vars), tf.float32, np.nan, "sgn_norm")
-            rec.cos = _buffer((cap, n_vars), tf.float32, np.nan, "cosine")
-            rec.full_c = _buffer(
-                (cap, c), tf.float32, np.nan, "full_coords", local=True
+            rec.full_sq = _buffer((n_vars,), tf.float32, 0.0, "full_sq", local=True)
+            rec.floats = _buffer((cap, rec.cols.floats), tf.float32, np.nan, "floats")
+            rec.ints = _buffer((cap, len(_INT_FIELDS)), tf.int64, -1, "ints")
+            rec.full_floats = _buffer(
+                (cap, rec.cols.full_floats), tf.float32, np.nan, "full", local=True
             )
             rec.full_step = _buffer((cap,), tf.int64, -1, "full_step", local=True)
-            rec.full_loss = _buffer((cap,), tf.float32, np.nan, "full_loss", local=True)
             rec.rows = _buffer((), tf.int64, 0, "rows")
             rec.probes = _buffer((), tf.int64, 0, "probes", local=True)
             rec.skips = _buffer((), tf.int64, 0, "skips")
             rec.last_probe = _buffer((), tf.int64, -1, "last_probe", local=True)
             rec.seen = _buffer((), tf.float32, 0.0, "seen")
-            m = self.num_projections
             rec.directions = None
             if m:
                 rec.directions = [
                     tf.Variable(r, trainable=False, name="memsgd_direction")
                     for r in _graph.random_directions(var_list, m, self.seed)
                 ]
-            rec.proj = _buffer((cap, max(m, 1)), tf.float32, np.nan, "proj")
-            rec.full_proj = _buffer(
-                (cap, max(m, 1)), tf.float32, np.nan, "fproj", local=True
-            )
         self._rec = rec
 
     # ------------------------------------------------------------------
@@ -452,14 +471,16 @@ class NoiseRecorder(keras.optimizers.Optimizer):
                 rec.var_list, shard=probe.every == 1, draw=step
             )
             p = _local(rec.probes).read_value() % self.capacity
+            row = _graph.gather_coords(full, per_variable)
+            row = [row, tf.reshape(tf.cast(full_loss, tf.float32), [1])]
+            if self.num_projections:
+                row.append(_graph.project(full, rec.directions))
             ops = [_local(f).assign(v) for f, v in zip(rec.full, full)]
             ops += [
-                _put(rec.full_c, p, _graph.gather_coords(full, per_variable)),
+                _local(rec.full_sq).assign(_graph.squared_norms(full)),
+                _put(rec.full_floats, p, tf.concat(row, 0)),
                 _put(rec.full_step, p, step),
-                _put(rec.full_loss, p, full_loss),
             ]
-            if self.num_projections:
-                ops.append(_put(rec.full_proj, p, _graph.project(full, rec.directions)))
             with tf.control_dependencies(ops):
                 done = tf.group(
                     _local(rec.probes).assign_add(1),
@@ -478,30 +499,23 @@ class NoiseRecorder(keras.optimizers.Optimizer):
             )
         with tf.control_dependencies([taken]):
             full = [_local(f).read_value() for f in rec.full]
+            full_sq = _local(rec.full_sq).read_value()
             probe_age = step - _local(rec.last_probe).read_value()
             probe_index = _local(rec.probes).read_value() - 1
-        gc = _graph.gather_coords(g, rec.coords.per_variable)
-        fc = _graph.gather_coords(full, rec.coords.per_variable)
-        gnorm, _, cos = _graph.layer_summaries(g, full)
-        xnorm = _graph.sgn_norms(g, full)
-        lr = self._current_lr()
-        batch = self._batch_size()
+        parts, gnorm, xnorm, cos = _graph.noise_summaries(
+            g, full, full_sq, per_variable
+        )
+        floats = [*parts, gnorm, xnorm, cos, tf.stack([self._current_lr(), loss])]
+        if self.num_projections:
+            floats.append(_graph.project(g, rec.directions))
+        batch = tf.cast(self._batch_size(), tf.int64)
+        # In the order of _INT_FIELDS; not skipped.
+        ints = [step, batch, tf.constant(0, tf.int64), probe_age, probe_index]
         i = rec.rows % self.capacity
         ops = [
-            _put(rec.sgn, i, gc - fc),
-            _put(rec.step, i, step),
-            _put(rec.lr, i, lr),
-            _put(rec.loss, i, loss),
-            _put(rec.batch, i, batch),
-            _put(rec.skipped, i, 0),
-            _put(rec.age, i, tf.cast(probe_age, tf.int32)),
-            _put(rec.pindex, i, probe_index),
-            _put(rec.gnorm, i, gnorm),
-            _put(rec.xnorm, i, xnorm),
-            _put(rec.cos, i, cos),
+            _put(rec.floats, i, tf.concat(floats, 0)),
+            _put(rec.ints, i, tf.stack(ints)),
         ]
-        if self.num_projections:
-            ops.append(_put(rec.proj, i, _graph.project(g, rec.directions)))
         with tf.control_dependencies(ops):
             return [rec.rows.assign_add(1)]
 
@@ -539,22 +553,17 @@ class NoiseRecorder(keras.optimizers.Optimizer):
             if loss is None
             else tf.cast(tf.reshape(loss, []), tf.float32)
         )
+        cols = rec.cols
+        lr_loss = tf.stack([self._current_lr(), loss])
+        # Not noise: xi, the summaries and the projections are NaN.
+        nan = np.float32(np.nan)
+        floats = [tf.fill([cols.lr], nan), lr_loss]
+        if self.num_projections:
+            floats.append(tf.fill([self.num_projections], nan))
+        ints = tf.stack([step, *(tf.constant(v, tf.int64) for v in (-1, 1, -1, -1))])
         ops = [
-            _put(rec.sgn, i, tf.fill([len(rec.coords)], np.float32(np.nan))),
-            _put(rec.step, i, step),
-            _put(
-                rec.lr,
-                i,
-                tf.cast(self.inner_optimizer._get_current_learning_rate(), tf.float32),
-            ),
-            _put(rec.loss, i, loss),
-            _put(rec.batch, i, -1),
-            _put(rec.skipped, i, 1),
-            _put(rec.age, i, -1),
-            _put(rec.pindex, i, -1),
-            _put(rec.gnorm, i, tf.fill([len(rec.var_list)], np.float32(np.nan))),
-            _put(rec.xnorm, i, tf.fill([len(rec.var_list)], np.float32(np.nan))),
-            _put(rec.cos, i, tf.fill([len(rec.var_list)], np.float32(np.nan))),
+            _put(rec.floats, i, tf.concat(floats, 0)),
+            _put(rec.ints, i, ints),
         ]
         with tf.control_dependencies(ops):
             rec.rows.assign_add(1)
@@ -633,51 +642,50 @@ class NoiseRecorder(keras.optimizers.Optimizer):
             self._drained, self._probes_drained = rows, probes
             return 0
         writer = self._writer or self._open_writer()
-        cap = self.capacity
-        if probes > self._probes_drained:
-            start = max(self._probes_drained, probes - cap)
-            if start > self._probes_drained:
-                self._lost_warning(start - self._probes_drained, "full gradients")
-                # Keep probe_index pointing at the right file rows.
-                gap = start - self._probes_drained
+        cap, cols = self.capacity, rec.cols
+        # One open of the file for the whole block.
+        with writer.session():
+            if probes > self._probes_drained:
+                start = max(self._probes_drained, probes - cap)
+                if start > self._probes_drained:
+                    self._lost_warning(start - self._probes_drained, "full gradients")
+                    # Keep probe_index pointing at the right file rows.
+                    gap = start - self._probes_drained
+                    writer.append_full(
+                        np.full((gap, len(rec.coords)), np.nan, np.float32), -1
+                    )
+                idx = np.arange(start, probes) % cap
+                full = _rows(rec.full_floats, idx)
                 writer.append_full(
-                    np.full((gap, len(rec.coords)), np.nan, np.float32), -1
+                    full[:, cols.sgn],
+                    _rows(rec.full_step, idx),
+                    full[:, cols.full_loss],
+                    projections=full[:, cols.full_proj]
+                    if self.num_projections
+                    else None,
                 )
-            idx = np.arange(start, probes) % cap
-            writer.append_full(
-                _rows(rec.full_c, idx),
-                _rows(rec.full_step, idx),
-                _rows(rec.full_loss, idx),
-                projections=_rows(rec.full_proj, idx) if self.num_projections else None,
-            )
-            self._probes_drained = probes
-        written = 0
-        if rows > self._drained:
-            start = max(self._drained, rows - cap)
-            if start > self._drained:
-                self._lost_warning(start - self._drained, "steps")
-                self._lost += start - self._drained
-            idx = np.arange(start, rows) % cap
-            writer.append_rows(
-                _rows(rec.sgn, idx),
-                projections=_rows(rec.proj, idx) if self.num_projections else None,
-                layers={
-                    "grad_norm": _rows(rec.gnorm, idx),
-                    "sgn_norm": _rows(rec.xnorm, idx),
-                    "cosine": _rows(rec.cos, idx),
-                },
-                step=_rows(rec.step, idx),
-                epoch=self.epoch,
-                lr=_rows(rec.lr, idx),
-                loss=_rows(rec.loss, idx),
-                batch_size=_rows(rec.batch, idx),
-                skipped=_rows(rec.skipped, idx),
-                probe_age=_rows(rec.age, idx),
-                probe_index=_rows(rec.pindex, idx),
-            )
-            written = len(idx)
-            self._drained = rows
-        writer.close(skipped_steps=int(rec.skips.numpy()), lost_steps=self._lost)
+                self._probes_drained = probes
+            written = 0
+            if rows > self._drained:
+                start = max(self._drained, rows - cap)
+                if start > self._drained:
+                    self._lost_warning(start - self._drained, "steps")
+                    self._lost += start - self._drained
+                idx = np.arange(start, rows) % cap
+                floats = _rows(rec.floats, idx)
+                ints = dict(zip(_INT_FIELDS, _rows(rec.ints, idx).T))
+                writer.append_rows(
+                    floats[:, cols.sgn],
+                    projections=floats[:, cols.proj] if self.num_projections else None,
+                    layers={k: floats[:, v] for k, v in cols.layers.items()},
+                    epoch=self.epoch,
+                    lr=floats[:, cols.lr],
+                    loss=floats[:, cols.loss],
+                    **ints,
+                )
+                written = len(idx)
+                self._drained = rows
+            writer.close(skipped_steps=int(rec.skips.numpy()), lost_steps=self._lost)
         return written
 
     def _lost_warning(self, n, what):
