@@ -517,7 +517,15 @@ class NoiseRecorder(keras.optimizers.Optimizer):
             _put(rec.ints, i, tf.stack(ints)),
         ]
         with tf.control_dependencies(ops):
-            return [rec.rows.assign_add(1)]
+            rec.rows.assign_add(1)
+        # What the update must wait for: the probe, which reads the weights
+        # it changes, and the all-reduce, so that collectives keep one order
+        # on every worker. The summaries and buffer writes need not: they run
+        # alongside the update (the step still ends after them), which on CPU
+        # hides much of their cost. Reads of the step counter and learning
+        # rate above keep their place before the update through TF's
+        # automatic control dependencies on the same variables.
+        return [taken, *g] if replicas > 1 else [taken]
 
     def _current_lr(self):
         lr = self.inner_optimizer._get_current_learning_rate()
