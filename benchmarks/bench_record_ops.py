@@ -12,7 +12,17 @@ in alternating blocks of calls (the median difference), which isolates the
 per-step cost without ``fit`` around it; that time moves with the load of the
 machine, the op count does not.
 
+With ``--pairs N`` it then times the compiled ``fit`` step itself, plain and
+wrapped, in N alternating blocks of 20 steps (the order flips every pair),
+and reports the median ratio with a 95% bootstrap interval. Pairs of blocks
+a few tens of milliseconds long cancel the machine's drift better than the
+epoch pairs of ``bench_capture.py``. The flush is timed apart (one per
+block, after the wrapped block), so the two parts of the cost can be told
+apart: in ``fit`` a flush of R rows is paid once per ``flush_every`` steps
+or per epoch.
+
     python benchmarks/bench_record_ops.py [--archs mlp,lenet] [--by-type]
+        [--pairs 150]
 """
 
 from __future__ import annotations
@@ -105,6 +115,77 @@ def _measure(arch, args, tmp):
                 print(f"    {kind:<28} {n}")
 
 
+def _paired_steps(arch, args, tmp, block=20):
+    """Compiled train step, plain vs wrapped, in alternating blocks."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from memsgd import capture, data, models
+
+    ds = data.load()
+    x, y = ds.x_train[:12_032], ds.y_train[:12_032]
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    runs = {}
+    for wrapped in (False, True):
+        model = models.build(arch, ds.input_shape, ds.num_classes, seed=0)
+        opt = keras.optimizers.SGD(0.01, momentum=0.9)
+        callbacks, rec = [], None
+        if wrapped:
+            probe = capture.GradientProbe(
+                model, loss, x, y, every=10**9, batch_size=1024
+            )
+            opt = rec = capture.NoiseRecorder(
+                opt,
+                probe=probe,
+                path=os.path.join(tmp, f"{arch}-steps.h5"),
+                num_coords=min(args.coords, model.count_params()),
+                flush_every=block,
+            )
+            callbacks = [probe]
+        model.compile(opt, loss)
+        model.fit(x[:512], y[:512], batch_size=128, verbose=0, callbacks=callbacks)
+        data_iter = iter(
+            tf.data.Dataset.from_tensor_slices((x, y))
+            .batch(128, drop_remainder=True)
+            .repeat()
+            .prefetch(4)
+        )
+        runs[wrapped] = (model.make_train_function(), data_iter, rec)
+
+    def run_block(wrapped):
+        step, data_iter, _ = runs[wrapped]
+        start = time.perf_counter()
+        for _ in range(block):
+            logs = step(data_iter)
+        float(logs["loss"])  # wait for the last step
+        return time.perf_counter() - start
+
+    for wrapped in (False, True):
+        run_block(wrapped)
+    ratios, plain, flush = [], [], []
+    for k in range(args.pairs):
+        t = {}
+        for wrapped in (False, True) if k % 2 else (True, False):
+            t[wrapped] = run_block(wrapped)
+            rec = runs[wrapped][2]
+            if rec is not None:
+                start = time.perf_counter()
+                rec.flush()
+                flush.append(time.perf_counter() - start)
+        ratios.append(t[True] / t[False])
+        plain.append(t[False] / block)
+    r = np.array(ratios)
+    boot = np.median(np.random.default_rng(0).choice(r, (2000, len(r))), axis=1)
+    low, high = 100 * (np.percentile(boot, [2.5, 97.5]) - 1)
+    print(
+        f"{arch}: compiled step {1e3 * statistics.median(plain):.2f} ms, "
+        f"recording {100 * (np.median(r) - 1):+.1f}% [{low:+.1f}%, {high:+.1f}%] "
+        f"({args.pairs} pairs of {block} steps); flush of {block} rows "
+        f"{1e3 * statistics.median(flush):.1f} ms"
+    )
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--archs", default="mlp,lenet")
@@ -112,10 +193,13 @@ def main(argv=None):
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--blocks", type=int, default=15)
     parser.add_argument("--by-type", action="store_true", help="ops by type")
+    parser.add_argument("--pairs", type=int, default=0, help="time fit's step")
     args = parser.parse_args(argv)
     tmp = tempfile.mkdtemp(prefix="memsgd-ops-")
     for arch in args.archs.split(","):
         _measure(arch, args, tmp)
+    for arch in args.archs.split(",") if args.pairs else ():
+        _paired_steps(arch, args, tmp)
 
 
 if __name__ == "__main__":
