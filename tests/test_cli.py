@@ -256,6 +256,8 @@ def test_same_seed_gives_the_same_numbers(quick_run, tmp_path):
         "--quick",
         "--archs",
         "mlp",
+        "--coords",
+        "100",  # as in quick_run
         "--out",
         str(again),
         "--quiet",
