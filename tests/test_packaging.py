@@ -50,7 +50,8 @@ def test_a_source_checkout_resolves_cli_and_models(tmp_path):
     shutil.copytree(
         pathlib.Path(memsgd.__file__).parent,
         tmp_path / "memsgd",
-        ignore=shutil.ignore_patterns("*.npz", "__pycache__"),
+        # An installed copy has cli/ and models/ inside; a checkout has not.
+        ignore=shutil.ignore_patterns("*.npz", "__pycache__", "cli", "models"),
     )
     for name in ("models", "cli"):
         (tmp_path / name).mkdir()
