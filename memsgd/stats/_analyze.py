@@ -77,8 +77,8 @@ _BLOCK_KEYS = (
 )
 
 
-def _failed(template: dict, err: Exception) -> dict:
-    logger.warning("analysis block failed: %s", err)
+def _failed(template: dict, err: Exception, what: str = "") -> dict:
+    logger.warning("analysis block %s failed: %s", what or "?", err)
     return {k: None for k in template} | {"error": f"{type(err).__name__}: {err}"}
 
 
@@ -149,7 +149,7 @@ def analyze(
             "classes": classes.counts,
         }
     except _ERRORS as err:
-        blocks["hurst"] = _failed(template, err)
+        blocks["hurst"] = _failed(template, err, "hurst")
 
     blocks["hurst_methods"] = {}
     for name, kwargs in OTHER_METHODS.items():
@@ -158,7 +158,7 @@ def analyze(
             blocks["hurst_methods"][name] = hurst_mod.summarize(res)
         except _ERRORS as err:
             blocks["hurst_methods"][name] = _failed(
-                {"mean": None, "median": None, "sd": None}, err
+                {"mean": None, "median": None, "sd": None}, err, f"hurst_methods:{name}"
             )
 
     g_res = None
@@ -174,7 +174,9 @@ def analyze(
         }
     except _ERRORS as err:
         blocks["gaussianity"] = _failed(
-            {"fdr": None, "tests": None, "fraction_rejected_any": None}, err
+            {"fdr": None, "tests": None, "fraction_rejected_any": None},
+            err,
+            "gaussianity",
         )
 
     blocks["tail_index"] = _tail_block(arr)
@@ -194,6 +196,7 @@ def analyze(
                 "median_alpha": None,
             },
             err,
+            "stable",
         )  # fmt: skip
 
     try:
@@ -206,13 +209,17 @@ def analyze(
         )
         blocks["marginal_verdict"] = dict(verdict.counts)
     except _ERRORS as err:
-        blocks["marginal_verdict"] = _failed(dict.fromkeys(stable.VERDICTS), err)
+        blocks["marginal_verdict"] = _failed(
+            dict.fromkeys(stable.VERDICTS), err, "marginal_verdict"
+        )
 
     try:
         blocks["acf"] = memory.acf(arr, max_lag).to_dict()
     except _ERRORS as err:
         blocks["acf"] = _failed(
-            {"lags": None, "mean": None, "q10": None, "q90": None, "band": None}, err
+            {"lags": None, "mean": None, "q10": None, "q90": None, "band": None},
+            err,
+            "acf",
         )
     try:
         lb = memory.ljung_box(arr, min(ljung_box_lags, t - 1))
@@ -221,7 +228,9 @@ def analyze(
             "fraction_rejected": lb.fraction_rejected(),
         }
     except _ERRORS as err:
-        blocks["ljung_box"] = _failed({"lags": None, "fraction_rejected": None}, err)
+        blocks["ljung_box"] = _failed(
+            {"lags": None, "fraction_rejected": None}, err, "ljung_box"
+        )
 
     blocks["qq"] = _qq_block(arr, fit, qq_series, qq_points, seed)
     return SGNAnalysis(
@@ -244,7 +253,7 @@ def _tail_block(arr: np.ndarray) -> dict:
         }
     except _ERRORS as err:
         out["per_coordinate"] = _failed(
-            {"estimate": None, "mean": None, "median": None}, err
+            {"estimate": None, "mean": None, "median": None}, err, "tail_index"
         )
     try:
         with warnings.catch_warnings():
@@ -258,7 +267,7 @@ def _tail_block(arr: np.ndarray) -> dict:
             "warning": pooled.warning,
         }
     except _ERRORS as err:
-        out["pooled"] = _failed({"estimate": None, "warning": None}, err)
+        out["pooled"] = _failed({"estimate": None, "warning": None}, err, "pooled")
     try:
         hill = tails.hill(arr)
         out["hill"] = {
@@ -266,7 +275,9 @@ def _tail_block(arr: np.ndarray) -> dict:
             **tails.tail_summary(hill.estimate),
         }
     except _ERRORS as err:
-        out["hill"] = _failed({"estimate": None, "mean": None, "median": None}, err)
+        out["hill"] = _failed(
+            {"estimate": None, "mean": None, "median": None}, err, "hill"
+        )
     return out
 
 
@@ -312,4 +323,4 @@ def _qq_block(arr, fit, num_series: int, num_points: int, seed: int) -> dict:
             "stable": stable_q,
         }
     except _ERRORS as err:
-        return _failed(template, err)
+        return _failed(template, err, "qq")
