@@ -171,13 +171,14 @@ def record_frozen(
             model, loss, xr, yr, full_batch_size, training, loss_scale
         )
         grads, value = fg(variables)
-        return grads, _graph.gather_coords(grads, per_variable), value
+        coords_of_full = _graph.gather_coords(grads, per_variable)
+        return grads, _graph.squared_norms(grads), coords_of_full, value
 
-    full, full_c, full_loss = full_pass(x_ref, y_ref)
+    full, full_sq, full_c, full_loss = full_pass(x_ref, y_ref)
     del x_ref, y_ref
 
     @tf.function(jit_compile=jit_compile, reduce_retracing=True)
-    def run(xs, ys, idx, full):
+    def run(xs, ys, idx, full, full_sq):
         t = tf.shape(idx)[0]
         out_g = tf.TensorArray(tf.float32, size=t)
         out_n = tf.TensorArray(tf.float32, size=t)
@@ -188,10 +189,12 @@ def record_frozen(
             xb = tf.gather(xs, idx[i])
             yb = tf.gather(ys, idx[i])
             grads, value = _batch_gradient(model, loss, xb, yb, training, loss_scale)
-            gnorm, _, cos = _graph.layer_summaries(grads, full)
-            out_g = out_g.write(i, _graph.gather_coords(grads, per_variable))
+            parts, gnorm, xnorm, cos = _graph.noise_summaries(
+                grads, full, full_sq, per_variable
+            )
+            out_g = out_g.write(i, tf.concat(parts, 0))
             out_n = out_n.write(i, gnorm)
-            out_x = out_x.write(i, _graph.sgn_norms(grads, full))
+            out_x = out_x.write(i, xnorm)
             out_c = out_c.write(i, cos)
             out_l = out_l.write(i, value)
         return (
@@ -238,13 +241,14 @@ def record_frozen(
     )
     writer.append_full(full_c.numpy(), step, float(full_loss.numpy()))
     xs, ys = tf.constant(x), tf.constant(y)
-    fc = full_c.numpy()
     block = max(1, int(block))
     for lo in range(0, num_batches, block):
         hi = min(num_batches, lo + block)
-        g, gnorm, xnorm, cos, value = run(xs, ys, tf.constant(indices[lo:hi]), full)
+        xi, gnorm, xnorm, cos, value = run(
+            xs, ys, tf.constant(indices[lo:hi]), full, full_sq
+        )
         writer.append_rows(
-            g.numpy() - fc,
+            xi.numpy(),
             layers={
                 "grad_norm": gnorm.numpy(),
                 "sgn_norm": xnorm.numpy(),

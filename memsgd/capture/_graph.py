@@ -96,30 +96,8 @@ def project(grads, directions):
     )
 
 
-def layer_summaries(grads, full):
-    """Per variable: ||g||, ||g - G|| and cos(g, G) (NaN when a norm is 0)."""
-    gn, xn, cs = [], [], []
-    for g, f in zip(grads, full):
-        g = tf.reshape(g, [-1])
-        f = tf.reshape(f, [-1])
-        g2 = tf.reduce_sum(g * g)
-        f2 = tf.reduce_sum(f * f)
-        gf = tf.reduce_sum(g * f)
-        gn.append(tf.sqrt(g2))
-        # ||g - G||^2 from one pass; clamp the rounding below zero.
-        xn.append(tf.sqrt(tf.nn.relu(g2 - 2.0 * gf + f2)))
-        denom = tf.sqrt(g2 * f2)
-        cs.append(tf.where(denom > 0, gf / denom, tf.constant(np.nan, "float32")))
-    return tf.stack(gn), tf.stack(xn), tf.stack(cs)
-
-
-def sgn_norms(grads, full):
-    """Exact per-variable ||g - G|| (two-pass; used where precision matters)."""
-    return tf.stack([tf.norm(tf.reshape(g - f, [-1])) for g, f in zip(grads, full)])
-
-
 def squared_norms(full):
-    """(L,): ||G_v||^2 per variable, as :func:`layer_summaries` computes it."""
+    """(L,): ||G_v||^2 per variable (flat, summed as :func:`noise_summaries`)."""
     flat = [tf.reshape(f, [-1]) for f in full]
     return tf.stack([tf.reduce_sum(f * f) for f in flat])
 
@@ -127,11 +105,11 @@ def squared_norms(full):
 def noise_summaries(grads, full, full_sq, per_variable):
     """One step's xi on the coordinates and per-variable summaries.
 
-    The same values as ``gather_coords(g) - gather_coords(G)``, the ||g||
-    and cos(g, G) of :func:`layer_summaries` and :func:`sgn_norms`, in about
-    a third of the ops: the training step pays for every small op on CPU.
-    ``g - G`` is formed once and both gathered and reduced, and ||G_v||^2
-    (``full_sq``, from :func:`squared_norms`) only changes with the probe.
+    xi = g - G is formed once per variable and both gathered (the recorded
+    coordinates) and reduced: ||g||, the exact two-pass ||g - G|| and
+    cos(g, G). ||G_v||^2 (``full_sq``, from :func:`squared_norms`) changes
+    only with G, so it is computed once per full gradient, not per step: on
+    CPU the training step pays for every small op.
 
     Returns:
         (the gathered parts of xi, one per variable with coordinates, to be
@@ -140,7 +118,7 @@ def noise_summaries(grads, full, full_sq, per_variable):
     """
     parts, gg, gf, dd = [], [], [], []
     for g, f, idx in zip(grads, full, per_variable):
-        # Flat, as in layer_summaries: XLA sums a 2-D tensor in another order.
+        # Flat, as squared_norms: XLA sums a 2-D tensor in another order.
         g, f = tf.reshape(g, [-1]), tf.reshape(f, [-1])
         d = g - f
         if len(idx):

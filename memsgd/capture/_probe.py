@@ -132,14 +132,11 @@ class GradientProbe(keras.callbacks.Callback):
                 )
             if reference_size == n:
                 reference_size = None
-        subset = None
         if reference_size is not None and reference_sampling == "fixed":
             idx = np.sort(
                 np.random.default_rng(seed).choice(n, reference_size, replace=False)
             )
             x, y = x[idx], y[idx]
-        elif reference_size is not None:
-            subset = int(reference_size)
         if loss_scale == "auto":
             compute = getattr(getattr(model, "dtype_policy", None), "compute_dtype", "")
             loss_scale = 2.0**12 if compute in ("float16",) else None
@@ -149,8 +146,7 @@ class GradientProbe(keras.callbacks.Callback):
         self.batch_size = int(batch_size)
         self.reference_size = reference_size
         self.reference_sampling = reference_sampling if reference_size else None
-        self._subset = subset
-        self.num_samples = int(x.shape[0] if subset is None else subset)
+        self.num_samples = int(reference_size or n)
         self.training = bool(training)
         self.loss_scale = loss_scale
         self.seed = seed
@@ -184,7 +180,10 @@ class GradientProbe(keras.callbacks.Callback):
                 self.batch_size,
                 training=self.training,
                 loss_scale=self.loss_scale,
-                subset=self._subset,
+                # A fixed subset is x itself; a resampled one is drawn per call.
+                subset=self.reference_size
+                if self.reference_sampling == "resampled"
+                else None,
                 seed=self.seed,
             )
         return self._full(variables, shard=shard, draw=draw)

@@ -568,6 +568,7 @@ class NoiseRecorder(keras.optimizers.Optimizer):
         floats = [tf.fill([cols.lr], nan), lr_loss]
         if self.num_projections:
             floats.append(tf.fill([self.num_projections], nan))
+        # In the order of _INT_FIELDS: batch size unknown, skipped, no probe.
         ints = tf.stack([step, *(tf.constant(v, tf.int64) for v in (-1, 1, -1, -1))])
         ops = [
             _put(rec.floats, i, tf.concat(floats, 0)),

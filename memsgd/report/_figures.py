@@ -706,7 +706,8 @@ def _marginals(ctx: _Context) -> Figure | None:
         if verdict is not None and all(c is not None for c in counts):
             total = float(sum(counts))  # type: ignore[arg-type]
             if total > 0:
-                bars.append((group, [c / total for c in counts]))  # type: ignore[operator]
+                shares = [c / total for c in counts]  # type: ignore[operator]
+                bars.append((group, shares))
         per_test = S.get(group.stats, "gaussianity", "tests")
         if isinstance(per_test, Mapping):
             for name, result in per_test.items():
