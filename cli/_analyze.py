@@ -233,8 +233,6 @@ def _train_and_record(name, ds, o, path, metadata, timer) -> dict:
 
 def _fitted_escape(protocols: dict, o: dict) -> dict:
     """Escape from the sharp minimum with each driver fitted to this SGN."""
-    from memsgd import sde
-
     # The frozen protocol's fit if it was analysed, else the first that was.
     order = sorted(protocols, key=lambda name: name != "frozen")
     fits = [protocols[n]["drivers"] for n in order if protocols[n].get("drivers")]
@@ -242,8 +240,8 @@ def _fitted_escape(protocols: dict, o: dict) -> dict:
         return {}
     fitted = fits[0]["drivers"]
     common = dict(
-        potential="double_well",
         sigma=ESCAPE["sigma"],
+        potential="double_well",
         dt=ESCAPE["dt"],
         num_steps=o["escape_steps"],
         num_paths=o["escape_paths"],
@@ -252,14 +250,9 @@ def _fitted_escape(protocols: dict, o: dict) -> dict:
     hurst = float(np.clip(fitted["fbm"]["params"]["hurst"], 0.02, 0.98))
     alpha = float(np.clip(fitted["levy"]["params"]["alpha"], 0.5, 2.0))
     return {
-        "fbm": sde.escape_sweep("fbm", "hurst", (hurst,), **common).to_dict(),
-        "levy": sde.escape_sweep(
-            "levy",
-            "alpha",
-            (alpha,),
-            **{**common, "sigma": ESCAPE["sigma"] * _pipeline.LEVY_SCALE},
-        ).to_dict(),
-        "brownian": sde.escape_sweep(
+        "fbm": _pipeline.escape("fbm", "hurst", (hurst,), **common).to_dict(),
+        "levy": _pipeline.escape("levy", "alpha", (alpha,), **common).to_dict(),
+        "brownian": _pipeline.escape(
             "brownian", "sigma", (ESCAPE["sigma"],), **common
         ).to_dict(),
     }

@@ -154,12 +154,22 @@ def exact_rows(group) -> tuple[np.ndarray, str]:
     return group.sgn[keep], what
 
 
+def escape(driver: str, parameter: str, values, sigma: float, **kwargs) -> dict:
+    """``sde.escape_sweep`` at the noise level ``sigma`` (an ``EscapeSweep``).
+
+    The one place where the CLI's noise level becomes a driver's scale: the
+    Levy driver gets ``sigma * LEVY_SCALE`` (see there), the others sigma.
+    """
+    from memsgd import sde
+
+    scale = sigma * LEVY_SCALE if driver == "levy" else sigma
+    return sde.escape_sweep(driver, parameter, tuple(values), sigma=scale, **kwargs)
+
+
 def escape_sweeps(
     sigma: float, num_paths: int, num_steps: int, dt: float, seed: int
 ) -> dict:
     """The three sweeps of the report: H (fBM), alpha (Levy), sigma (Brownian)."""
-    from memsgd import sde
-
     common = dict(
         potential="double_well",
         dt=dt,
@@ -168,14 +178,10 @@ def escape_sweeps(
         seed=seed,
     )
     return {
-        "hurst": sde.escape_sweep(
-            "fbm", "hurst", HURST_GRID, sigma=sigma, **common
-        ).to_dict(),
-        "alpha": sde.escape_sweep(
-            "levy", "alpha", ALPHA_GRID, sigma=sigma * LEVY_SCALE, **common
-        ).to_dict(),
-        "brownian_sigma": sde.escape_sweep(
-            "brownian", "sigma", SIGMA_GRID, sigma=sigma, **common
+        "hurst": escape("fbm", "hurst", HURST_GRID, sigma, **common).to_dict(),
+        "alpha": escape("levy", "alpha", ALPHA_GRID, sigma, **common).to_dict(),
+        "brownian_sigma": escape(
+            "brownian", "sigma", SIGMA_GRID, sigma, **common
         ).to_dict(),
     }
 

@@ -18,13 +18,10 @@ def run(
             raise ValueError(
                 f"{flag} applies to --driver {needs}. Received: --driver {driver}"
             )
-    scale = sigma
     if driver == "fbm":
         parameter, values = "hurst", hurst or _pipeline.HURST_GRID
     elif driver == "levy":
         parameter, values = "alpha", alpha or _pipeline.ALPHA_GRID
-        # As in the report: alpha = 2 is the Brownian motion of this sigma.
-        scale = sigma * _pipeline.LEVY_SCALE
     else:
         parameter, values = "sigma", (sigma,)
     for name, value in (("--paths", paths), ("--steps", steps)):
@@ -35,14 +32,15 @@ def run(
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
 
-    from memsgd import report, sde
+    from memsgd import report
 
-    sweep = sde.escape_sweep(
+    # As in the report: the Levy scale makes alpha = 2 Brownian at this sigma.
+    sweep = _pipeline.escape(
         driver,
         parameter,
-        tuple(values),
+        values,
+        sigma,
         potential=potential,
-        sigma=scale,
         dt=dt,
         num_steps=steps,
         num_paths=paths,

@@ -53,8 +53,10 @@ def _checkout_parts() -> dict[str, pathlib.Path]:
     }
 
 
-if _checkout_parts() and not any(isinstance(f, _CheckoutFinder) for f in sys.meta_path):
-    sys.meta_path.append(_CheckoutFinder(_checkout_parts()))
+_parts = _checkout_parts()
+if _parts and not any(isinstance(f, _CheckoutFinder) for f in sys.meta_path):
+    sys.meta_path.append(_CheckoutFinder(_parts))
+del _parts
 
 _SUBMODULES = (
     "capture",
