@@ -28,7 +28,7 @@ import statistics
 import tempfile
 import time
 
-import numpy as np
+from _paired import paired_overhead
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -120,15 +120,8 @@ def main(argv=None):
                 times[wrapped].append(time.perf_counter() - start)
         plain = steps / statistics.median(times[False])
         wrapped = steps / statistics.median(times[True])
-        # Each wrapped epoch ran right after a plain one: the ratio of a pair
-        # cancels slow drifts of the machine's speed. The overhead is the
-        # median ratio, with a 95% bootstrap interval over the pairs.
-        ratios = np.array(times[True]) / np.array(times[False])
-        boot = np.median(
-            np.random.default_rng(0).choice(ratios, (2000, len(ratios))), axis=1
-        )
-        paired = 100 * (np.median(ratios) - 1)
-        low, high = 100 * (np.percentile(boot, [2.5, 97.5]) - 1)
+        # Each wrapped epoch ran right after a plain one.
+        paired, low, high = paired_overhead(times[True], times[False])
 
         # Probe: one full gradient over N vs a fit epoch at lr 0, same chunks.
         model, _ = runs[True]

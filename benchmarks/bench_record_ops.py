@@ -34,6 +34,8 @@ import statistics
 import tempfile
 import time
 
+from _paired import paired_overhead
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
@@ -175,12 +177,10 @@ def _paired_steps(arch, args, tmp, block=20):
                 flush.append(time.perf_counter() - start)
         ratios.append(t[True] / t[False])
         plain.append(t[False] / block)
-    r = np.array(ratios)
-    boot = np.median(np.random.default_rng(0).choice(r, (2000, len(r))), axis=1)
-    low, high = 100 * (np.percentile(boot, [2.5, 97.5]) - 1)
+    median, low, high = paired_overhead(ratios, np.ones(len(ratios)))
     print(
         f"{arch}: compiled step {1e3 * statistics.median(plain):.2f} ms, "
-        f"recording {100 * (np.median(r) - 1):+.1f}% [{low:+.1f}%, {high:+.1f}%] "
+        f"recording {median:+.1f}% [{low:+.1f}%, {high:+.1f}%] "
         f"({args.pairs} pairs of {block} steps); flush of {block} rows "
         f"{1e3 * statistics.median(flush):.1f} ms"
     )
